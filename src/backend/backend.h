@@ -1,0 +1,273 @@
+/* backend.h - the contract every store implements (local, mem, s3, webhdfs...).
+ *
+ * A backend is a table of function pointers (`struct backend_ops`) filled
+ * with designated initialisers. A `struct be_fs` is one opened store (one
+ * local file system, one S3 endpoint+bucket, one NameNode); every call takes
+ * a path inside that store: absolute, '/'-separated, no scheme, no trailing
+ * '/' except for the root "/". Paths given to a backend are already checked
+ * by the engine (no "..", no empty segments).
+ *
+ * The engine asks capabilities (BE_CAP_*), never the backend's identity.
+ * Optional slots are NULL when unsupported; the engine then falls back.
+ *
+ * Errors: every slot returns an enum err_code and fills the optional
+ * errinfo with a message that names the path. "Not found" is ERR_NOT_FOUND,
+ * "already exists" is ERR_EXISTS, everywhere.
+ *
+ * Threading: every slot may be called from many threads at once on the same
+ * be_fs. A be_file (reader or writer) is used by one thread at a time, except
+ * writers of backends with BE_CAP_PARALLEL_WRITE, whose write() may be called
+ * concurrently for disjoint ranges. */
+#ifndef DISTCP_BACKEND_H
+#define DISTCP_BACKEND_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "util/err.h"
+
+enum be_type { BE_FILE = 1, BE_DIR = 2, BE_SYMLINK = 3, BE_OTHER = 4 };
+
+#define BE_ID_NONE UINT32_MAX
+#define BE_NAME_MAX 64
+
+struct be_stat {
+    enum be_type type;
+    uint32_t mode;          /* permission bits, 07777 */
+    uint64_t size;          /* bytes (files, symlink target length) */
+    int64_t mtime_ns;       /* since the epoch */
+    int64_t atime_ns;
+    uint32_t uid, gid;      /* numeric ids, BE_ID_NONE where the store has names only */
+    char owner[BE_NAME_MAX];/* names, "" where the store has numeric ids only */
+    char group[BE_NAME_MAX];
+    uint64_t blocksize;     /* 0 when the store has no blocks */
+    uint16_t replication;   /* 0 when not meaningful */
+    uint64_t dev, ino;      /* identity, 0 when unknown */
+    uint32_t nlink;
+};
+
+/* Capability bits: semantics, not identity. */
+enum {
+    BE_CAP_ATOMIC_RENAME = 1u << 0, /* rename() is atomic and replaces */
+    BE_CAP_EMPTY_DIRS    = 1u << 1, /* directories exist on their own */
+    BE_CAP_POSIX_META    = 1u << 2, /* owner, group, mode are kept */
+    BE_CAP_XATTR         = 1u << 3, /* extended attributes */
+    BE_CAP_ACL           = 1u << 4, /* POSIX-style ACLs */
+    BE_CAP_MTIME         = 1u << 5, /* mtime can be set */
+    BE_CAP_SYMLINKS      = 1u << 6, /* symlinks can be created */
+    BE_CAP_PARALLEL_WRITE= 1u << 7, /* writer->write() at disjoint offsets from many threads */
+    BE_CAP_BLOCKS        = 1u << 8, /* block size and replication are meaningful */
+    BE_CAP_NUMERIC_IDS   = 1u << 9, /* owner/group are numeric ids */
+};
+
+/* Attribute selectors for getattrs/setattr/wsetattr `what` masks. The values
+ * equal the -p letters' PRESERVE_* bits in engine/options.h. */
+enum {
+    BE_ATTR_REPLICATION = 1 << 0, /* r */
+    BE_ATTR_BLOCKSIZE   = 1 << 1, /* b */
+    BE_ATTR_OWNER       = 1 << 2, /* u */
+    BE_ATTR_GROUP       = 1 << 3, /* g */
+    BE_ATTR_MODE        = 1 << 4, /* p */
+    BE_ATTR_CKSUMTYPE   = 1 << 5, /* c */
+    BE_ATTR_ACL         = 1 << 6, /* a */
+    BE_ATTR_XATTR       = 1 << 7, /* x */
+    BE_ATTR_TIMES       = 1 << 8, /* t */
+};
+
+/* Attributes applied by setattr(). */
+struct be_xattr {
+    char *name;
+    unsigned char *value;
+    size_t len;
+};
+struct be_attrs {
+    struct be_stat st;           /* mode, uid/gid or owner/group, mtime/atime, replication */
+    struct be_xattr *xattrs;     /* for PRESERVE_X */
+    size_t nxattrs;
+    char *acl;                   /* for PRESERVE_A: text form "user::rwx,group::r-x,..." or NULL */
+};
+void be_attrs_release(struct be_attrs *a);
+
+/* Options for create(). */
+struct be_create_opts {
+    bool direct;            /* write under the final name, no temp (-direct) */
+    const char *tmp_dir;    /* where the store may put a temp file (Hadoop: target work dir); NULL = final's dir */
+    const char *tmp_tag;    /* unique tag for the temp name: ".distcp.tmp.<tag>" */
+    uint32_t mode;          /* permission bits for the new file (before umask), 0 = default 0666 */
+    uint64_t size_hint;     /* expected final size (preallocation, multipart sizing), 0 = unknown */
+    uint64_t blocksize;     /* for stores with blocks, 0 = default */
+    uint16_t replication;   /* for stores with blocks, 0 = default */
+};
+
+struct be_fs;     /* one opened store; backend-private layout after the common head */
+struct be_file;   /* one reader or writer */
+
+/* Listing callback: one call per entry of a directory, `name` is the entry's
+ * base name (not NUL-guaranteed beyond namelen; it is NUL-terminated in
+ * practice). Return ERR_OK to go on, anything else stops the listing and is
+ * returned by list(). */
+typedef int (*be_list_cb)(void *arg, const char *name, size_t namelen,
+                          const struct be_stat *st);
+
+/* Configuration lookup given to open(): returns the value of a key such as
+ * "fs.s3a.endpoint" or NULL. Borrowed. */
+struct be_config {
+    const char *(*get)(void *ctx, const char *key);
+    void *ctx;
+};
+
+struct backend_ops {
+    const char *name;        /* "local", "mem", "s3", ... */
+    unsigned caps;           /* BE_CAP_* */
+
+    /* Open the store that `authority` names (URI authority, "" for local).
+     * Required. */
+    int (*open)(const char *scheme, const char *authority,
+                const struct be_config *cfg, struct be_fs **out,
+                struct errinfo *ei);
+    /* Release the store. Accepts NULL. Required. */
+    void (*close)(struct be_fs *fs);
+
+    /* Status of `path` without following a final symlink. ERR_NOT_FOUND if
+     * absent. Required. */
+    int (*stat)(struct be_fs *fs, const char *path, struct be_stat *st,
+                struct errinfo *ei);
+
+    /* List the entries of directory `path` (not "." or ".."), streamed: the
+     * callback runs as entries arrive, page by page. Order unspecified.
+     * ERR_NOT_FOUND / ERR_NOT_DIR as stat would say. Required. */
+    int (*list)(struct be_fs *fs, const char *path, be_list_cb cb, void *arg,
+                struct errinfo *ei);
+
+    /* Open `path` for reading from byte `off`. Required. */
+    int (*open_read)(struct be_fs *fs, const char *path, uint64_t off,
+                     struct be_file **out, struct errinfo *ei);
+    /* Read up to n bytes sequentially; *got = 0 at end of file. Required. */
+    int (*read)(struct be_file *f, void *buf, size_t n, size_t *got,
+                struct errinfo *ei);
+    /* Close a reader. Accepts NULL. Required. */
+    void (*close_read)(struct be_file *f);
+
+    /* Start writing `path`. Nothing is visible under `path` until commit()
+     * (unless opts->direct). An existing file at `path` is replaced only at
+     * commit. Parent directories are created at commit if missing. A failed
+     * create leaves nothing behind. Required. */
+    int (*create)(struct be_fs *fs, const char *path,
+                  const struct be_create_opts *opts, struct be_file **out,
+                  struct errinfo *ei);
+    /* Write n bytes at offset off. Sequential callers pass increasing
+     * offsets; with BE_CAP_PARALLEL_WRITE disjoint ranges may be written
+     * from several threads. Required. */
+    int (*write)(struct be_file *w, uint64_t off, const void *buf, size_t n,
+                 struct errinfo *ei);
+    /* Flush and report what was written (before commit): st->size always,
+     * st->mtime_ns where the store knows it already (else 0). Call it after
+     * wsetattr: the mtime reported is the one the file keeps at commit.
+     * Required. */
+    int (*finish)(struct be_file *w, struct be_stat *st, struct errinfo *ei);
+    /* Apply attributes to the written data before it becomes visible
+     * (mode, owner, times, xattrs, acl as `what` says). Optional: when NULL
+     * the engine calls setattr() on the final path after commit. */
+    int (*wsetattr)(struct be_file *w, const struct be_attrs *a, unsigned what,
+                    struct errinfo *ei);
+    /* Record distcp's own metadata (key/value, e.g. the content digest) with
+     * the object, before commit. Optional. */
+    int (*wsetmeta)(struct be_file *w, const char *key, const char *value,
+                    struct errinfo *ei);
+    /* Make the data visible under its final name, atomically replacing an
+     * existing file; frees w whatever the result. On failure nothing new is
+     * visible under the final name. Required. */
+    int (*commit)(struct be_file *w, struct errinfo *ei);
+    /* Discard the data; frees w. Accepts NULL. Never fails visibly. Required. */
+    void (*abort)(struct be_file *w);
+
+    /* Open an existing file for appending (-append): write() continues at
+     * the current length; commit() closes; abort() closes (appended bytes
+     * may stay). Optional. */
+    int (*open_append)(struct be_fs *fs, const char *path, struct be_file **out,
+                       struct errinfo *ei);
+
+    /* Copy len bytes from reader r (at roff) into writer w (at woff) without
+     * passing them through the caller (reflink, copy_file_range, server-side
+     * copy). Only called when reader and writer belong to this same
+     * backend_ops. May copy fewer bytes (*done) and the engine continues
+     * with read/write. ERR_UNSUPPORTED: use read/write. Optional. */
+    int (*copy_range)(struct be_file *r, uint64_t roff, struct be_file *w,
+                      uint64_t woff, uint64_t len, uint64_t *done,
+                      struct errinfo *ei);
+
+    /* Create directory `path` and any missing parents; ERR_OK if it exists
+     * as a directory; ERR_NOT_DIR if a non-directory is in the way.
+     * Required (a no-op where directories are implicit). */
+    int (*mkdirs)(struct be_fs *fs, const char *path, uint32_t mode,
+                  struct errinfo *ei);
+    /* Rename; replaces an existing file at `to` (not a non-empty dir).
+     * ERR_NOT_FOUND when `from` is absent. Required. */
+    int (*rename)(struct be_fs *fs, const char *from, const char *to,
+                  struct errinfo *ei);
+    /* Remove a file, symlink or (recursive=true) a whole tree.
+     * ERR_NOT_FOUND when absent. May leave part of a tree removed on
+     * failure. Required. */
+    int (*remove)(struct be_fs *fs, const char *path, bool recursive,
+                  struct errinfo *ei);
+
+    /* Attributes. getattrs fills what `what` asks beyond stat (xattrs, acl).
+     * setattr applies the fields `what` names to `path`, changing only what
+     * differs. Optional (NULL: nothing can be kept). */
+    int (*getattrs)(struct be_fs *fs, const char *path, unsigned what,
+                    struct be_attrs *out, struct errinfo *ei);
+    int (*setattr)(struct be_fs *fs, const char *path, const struct be_attrs *a,
+                   unsigned what, struct errinfo *ei);
+    /* distcp's own metadata recorded with a file (see wsetmeta). *value is
+     * malloc'd; ERR_NOT_FOUND when there is none. Optional. */
+    int (*getmeta)(struct be_fs *fs, const char *path, const char *key,
+                   char **value, struct errinfo *ei);
+    int (*setmeta)(struct be_fs *fs, const char *path, const char *key,
+                   const char *value, struct errinfo *ei);
+
+    /* Symlinks: readlink fills buf (NUL-terminated); symlink creates `path`
+     * pointing at `target` (ERR_EXISTS if present). Optional. */
+    int (*readlink)(struct be_fs *fs, const char *path, char *buf, size_t n,
+                    struct errinfo *ei);
+    int (*symlink)(struct be_fs *fs, const char *target, const char *path,
+                   struct errinfo *ei);
+};
+
+/* The common head of every be_fs; backends embed it first. */
+struct be_fs {
+    const struct backend_ops *ops;
+    char *scheme;      /* "file", "s3a", ... as given */
+    char *authority;   /* "" for local */
+};
+
+/* Scheme table ------------------------------------------------------------ */
+
+/* Find the backend for a scheme ("file", "mem", "s3", ...). NULL with
+ * ERR_NOT_BUILT / ERR_BAD_URI in ei when unknown or not compiled in. */
+const struct backend_ops *backend_for_scheme(const char *scheme,
+                                             struct errinfo *ei);
+
+/* Split a URI or plain path into scheme, authority and path, and open its
+ * store. Plain paths and file:// URIs are local; relative paths are made
+ * absolute against the working directory; "." and empty segments are
+ * folded, a trailing '/' dropped; ".." segments are resolved lexically for
+ * local paths given on the command line. `*path` is malloc'd. */
+int backend_open_uri(const char *uri, const struct be_config *cfg,
+                     struct be_fs **fs, char **path, struct errinfo *ei);
+
+/* Render store + path back as the URI users see ("/a/b" for local,
+ * "s3a://bucket/a/b"). Writes at most n bytes, NUL-terminated. */
+void backend_display(const struct be_fs *fs, const char *path, char *buf,
+                     size_t n);
+
+/* Qualified form used for -filters matching (Hadoop prints "file:/a/b"). */
+void backend_qualified(const struct be_fs *fs, const char *path, char *buf,
+                       size_t n);
+
+void backend_close(struct be_fs *fs);
+
+/* The backends built in. */
+extern const struct backend_ops backend_local;
+extern const struct backend_ops backend_mem;
+
+#endif

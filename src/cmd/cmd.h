@@ -1,0 +1,9 @@
+/* cmd.h - the command table: `distcp [OPTIONS] <source>... <target>` and,
+ * as later issues add them, subcommands. Only cmd/ and main.c exit. */
+#ifndef DISTCP_CMD_H
+#define DISTCP_CMD_H
+
+/* Run the command line; returns the process exit status. */
+int cmd_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,393 @@
+/* commit.c - the commit phase. Order (B §8.2): delete (or atomic rename, or
+ * xtrack), then directory attributes on the final paths.
+ *
+ * -delete: the target is listed like a source (keys relative to the target
+ * root, filters applied), both sorted listings are walked in lock-step, and
+ * every target key missing from the source is removed recursively; children
+ * of a removed directory are contiguous after it in key order and are
+ * skipped. The deletions are gathered first so that --max-delete can refuse
+ * before anything is removed. Single-threaded (main thread). */
+#include "engine/commit.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/copy.h"
+#include "engine/listing.h"
+
+#define PATHMAX 8192
+#define TMP_PREFIX ".distcp.tmp."
+
+void commit_clean_stray(struct job *j)
+{
+    /* Local stores only: the temp dir is a directory we can scan with the
+     * backend's list; names carry "<pid>.<worker>.<seq>.<host>". */
+    struct be_fs *fs = j->tfs;
+    const char *dir = j->tmp_dir;
+    struct be_stat st;
+    if (j->o->dry_run || !dir || fs->ops->stat(fs, dir, &st, NULL) || st.type != BE_DIR)
+        return;
+    DIR *d = (fs->ops->caps & BE_CAP_NUMERIC_IDS) && !strcmp(fs->ops->name, "local") ? opendir(dir) : NULL;
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
+            continue;
+        const char *p = de->d_name + strlen(TMP_PREFIX);
+        char *end = NULL;
+        long pid = strtol(p, &end, 10);
+        if (!end || *end != '.' || pid <= 0)
+            continue;
+        /* skip worker and seq */
+        const char *host = end + 1;
+        for (int k = 0; k < 2 && host; k++) {
+            host = strchr(host, '.');
+            if (host)
+                host++;
+        }
+        if (!host || strcmp(host, j->host))
+            continue;
+        if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char path[PATHMAX];
+        snprintf(path, sizeof path, "%s/%s", strcmp(dir, "/") ? dir : "", de->d_name);
+        if (fs->ops->remove(fs, path, false, NULL) == ERR_OK)
+            fprintf(stderr, "distcp: removed stray temp file '%s' left by a killed run (pid %ld)\n", path, pid);
+    }
+    closedir(d);
+}
+
+/* Deletions gathered before any is done (--max-delete). */
+struct dellist {
+    char *buf;
+    size_t used, cap;
+    size_t n;
+};
+
+static int dellist_add(struct dellist *d, const char *key, size_t len)
+{
+    if (d->used + len + 1 > d->cap) {
+        size_t nc = d->cap ? d->cap * 2 : 65536;
+        while (nc < d->used + len + 1)
+            nc *= 2;
+        char *b = realloc(d->buf, nc);
+        if (!b)
+            return ERR_NOMEM;
+        d->buf = b;
+        d->cap = nc;
+    }
+    memcpy(d->buf + d->used, key, len);
+    d->buf[d->used + len] = 0;
+    d->used += len + 1;
+    d->n++;
+    return ERR_OK;
+}
+
+static bool is_temp_key(const struct entry *e)
+{
+    const char *k = entry_key(e);
+    size_t n = e->keylen, i = n;
+    while (i > 0 && k[i - 1] != 0)
+        i--;
+    return n - i >= strlen(TMP_PREFIX) && !memcmp(k + i, TMP_PREFIX, strlen(TMP_PREFIX));
+}
+
+static int trash_move(struct job *j, struct be_fs *tfs, const char *path, const char *key,
+                      struct errinfo *ei)
+{
+    char dst[PATHMAX], parent[PATHMAX];
+    int n = snprintf(dst, sizeof dst, "%s%s", j->o->trash_dir, key);
+    if (n < 0 || (size_t)n >= sizeof dst)
+        return err_setx(ei, ERR_NAME_TOO_LONG, "trash path too long for '%s'", path);
+    snprintf(parent, sizeof parent, "%s", dst);
+    char *slash = strrchr(parent, '/');
+    if (slash && slash != parent) {
+        *slash = 0;
+        int rc = tfs->ops->mkdirs(tfs, parent, 0700, ei);
+        if (rc)
+            return rc;
+    }
+    struct be_stat st;
+    if (tfs->ops->stat(tfs, dst, &st, NULL) == ERR_OK) {
+        /* keep earlier trash: add a timestamp suffix */
+        size_t l = strlen(dst);
+        snprintf(dst + l, sizeof dst - l, ".%lld", (long long)(now_seconds() * 1000));
+    }
+    return tfs->ops->rename(tfs, path, dst, ei);
+}
+
+static int do_delete(struct job *j)
+{
+    struct errinfo ei = {0};
+    struct sorter *ts = NULL;
+    struct plan_iter *si = NULL, *ti = NULL;
+    struct dellist dl = {0};
+    int status = EXIT_OK;
+    int rc, err = 0;
+    char path[PATHMAX];
+    char *last_deleted = malloc(ENTRY_KEY_MAX + 1);
+    size_t last_len = 0;
+    bool have_last = false;
+    if (!last_deleted) {
+        job_fail(j, EXIT_FAILURE, "out of memory");
+        return EXIT_FAILURE;
+    }
+    if (!j->target_exists && !j->o->dry_run) {
+        /* the target was created by this run: nothing can be missing at source */
+    }
+    struct be_stat st;
+    if (j->tfs->ops->stat(j->tfs, j->target, &st, NULL) || st.type != BE_DIR)
+        goto out;
+    if ((rc = listing_walk_target(j, j->tfs, j->target, &ts, &ei))) {
+        job_fail(j, EXIT_FAILURE, "cannot list the target for -delete: %s", ei.msg);
+        status = EXIT_FAILURE;
+        goto out;
+    }
+    si = plan_iter_new(j->plan, &ei);
+    ti = plan_iter_new(ts, &ei);
+    if (!si || !ti) {
+        job_fail(j, EXIT_FAILURE, "%s", ei.msg);
+        status = EXIT_FAILURE;
+        goto out;
+    }
+    {
+        const struct entry *s = plan_iter_next(si, &err);
+        /* the source iterator's record buffer is reused: keep a copy */
+        char *scopy = malloc(sizeof(struct entry) + ENTRY_KEY_MAX + 8);
+        if (!scopy) {
+            job_fail(j, EXIT_FAILURE, "out of memory");
+            status = EXIT_FAILURE;
+            goto out;
+        }
+        if (s)
+            memcpy(scopy, s, entry_size(s));
+        const struct entry *t;
+        while ((t = plan_iter_next(ti, &err))) {
+            if (have_last && t->keylen > last_len && !memcmp(entry_key(t), last_deleted, last_len) &&
+                entry_key(t)[last_len] == 0)
+                continue;   /* below a directory already marked */
+            int c = 1;
+            while (s && (c = entry_cmp((const struct entry *)scopy, t)) < 0) {
+                s = plan_iter_next(si, &err);
+                if (s)
+                    memcpy(scopy, s, entry_size(s));
+            }
+            if (s && c == 0)
+                continue;   /* present at source */
+            if (is_temp_key(t))
+                continue;   /* another run's temp file: never ours to delete */
+            if (dellist_add(&dl, entry_key(t), t->keylen)) {
+                free(scopy);
+                job_fail(j, EXIT_FAILURE, "out of memory");
+                status = EXIT_FAILURE;
+                goto out;
+            }
+            memcpy(last_deleted, entry_key(t), t->keylen);
+            last_len = t->keylen;
+            have_last = true;
+        }
+        free(scopy);
+    }
+    if (err) {
+        job_fail(j, EXIT_FAILURE, "cannot read listings for -delete: %s", err_str(err));
+        status = EXIT_FAILURE;
+        goto out;
+    }
+    if (j->o->max_delete >= 0 && (long long)dl.n > j->o->max_delete) {
+        job_fail(j, EXIT_FAILURE, "refusing to delete %zu entries from %s: more than --max-delete %lld; nothing was deleted",
+                 dl.n, j->o->target, j->o->max_delete);
+        status = EXIT_FAILURE;
+        goto out;
+    }
+    for (size_t off = 0; off < dl.used;) {
+        const char *k = dl.buf + off;
+        size_t kl = strlen(k);
+        off += kl + 1;
+        char key[ENTRY_KEY_MAX + 2];
+        key[0] = '/';
+        for (size_t i = 0; i < kl; i++)
+            key[i] = k[i] ? k[i] : '/';
+        key[kl] = 0;
+        snprintf(path, sizeof path, "%s%s", strcmp(j->target, "/") ? j->target : "", key);
+        if (j->o->dry_run) {
+            if (j->dry_out) {
+                pthread_mutex_lock(&j->out_lock);
+                fprintf(j->dry_out, "DELETE %s\n", path);
+                pthread_mutex_unlock(&j->out_lock);
+            }
+            job_count(j, C_DELETED, 1);
+            continue;
+        }
+        if (j->o->trash_dir)
+            rc = trash_move(j, j->tfs, path, key, &ei);
+        else
+            rc = j->tfs->ops->remove(j->tfs, path, true, &ei);
+        if (rc == ERR_OK || rc == ERR_NOT_FOUND) {
+            job_count(j, C_DELETED, 1);
+            continue;
+        }
+        if (j->o->ignore_failures) {
+            job_error(j, "cannot delete '%s' (ignored, -i): %s", path, ei.msg);
+            continue;
+        }
+        job_fail(j, EXIT_FAILURE, "cannot delete '%s': %s", path, ei.msg);
+        status = EXIT_FAILURE;
+        goto out;
+    }
+out:
+    plan_iter_free(si);
+    plan_iter_free(ti);
+    sorter_free(ts);
+    free(dl.buf);
+    free(last_deleted);
+    return status;
+}
+
+static int write_keys(struct job *j, struct sorter *s, const char *dir, const char *name)
+{
+    char path[PATHMAX];
+    struct errinfo ei = {0};
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        job_fail(j, EXIT_FAILURE, "cannot write -xtrack file '%s': %s", path, strerror(errno));
+        return EXIT_FAILURE;
+    }
+    struct plan_iter *it = plan_iter_new(s, &ei);
+    const struct entry *e;
+    int err = 0;
+    char key[ENTRY_KEY_MAX + 2];
+    while (it && (e = plan_iter_next(it, &err))) {
+        entry_key_copy(e, key, sizeof key);
+        fprintf(f, "%s\n", e->keylen ? key : "/");
+    }
+    plan_iter_free(it);
+    if (fclose(f) != 0 || err) {
+        job_fail(j, EXIT_FAILURE, "cannot write -xtrack file '%s'", path);
+        return EXIT_FAILURE;
+    }
+    return EXIT_OK;
+}
+
+static int do_xtrack(struct job *j)
+{
+    struct errinfo ei = {0};
+    struct sorter *ts = NULL;
+    int status;
+    if (j->o->dry_run)
+        return EXIT_OK;
+    struct be_fs *fs = NULL;
+    char *dir = NULL;
+    if (backend_open_uri(j->o->xtrack_dir, &j->cfg, &fs, &dir, &ei) ||
+        strcmp(fs->ops->name, "local") || fs->ops->mkdirs(fs, dir, 0777, &ei)) {
+        job_fail(j, EXIT_FAILURE, "cannot use -xtrack dir '%s': %s", j->o->xtrack_dir,
+                 ei.msg[0] ? ei.msg : "only local directories are supported");
+        backend_close(fs);
+        free(dir);
+        return EXIT_FAILURE;
+    }
+    status = write_keys(j, j->plan, dir, "source_sorted.seq");
+    struct be_stat st;
+    if (!status) {
+        if (j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK && st.type == BE_DIR) {
+            if (listing_walk_target(j, j->tfs, j->target, &ts, &ei)) {
+                job_fail(j, EXIT_FAILURE, "cannot list the target for -xtrack: %s", ei.msg);
+                status = EXIT_FAILURE;
+            }
+        }
+        if (!status) {
+            if (!ts)
+                ts = sorter_new(j->workdir, 1 << 16), sorter_finish(ts, &ei);
+            status = write_keys(j, ts, dir, "target_sorted.seq");
+        }
+    }
+    sorter_free(ts);
+    backend_close(fs);
+    free(dir);
+    return status;
+}
+
+static int do_atomic(struct job *j)
+{
+    struct errinfo ei = {0};
+    struct be_stat st;
+    if (j->o->dry_run)
+        return EXIT_OK;
+    bool final_exists = j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK;
+    bool work_exists = j->tfs->ops->stat(j->tfs, j->work, &st, NULL) == ERR_OK;
+    if (!work_exists) {
+        /* nothing was copied (e.g. empty listing): create the empty target like Hadoop's rename of an empty WIP dir */
+        return EXIT_OK;
+    }
+    if (final_exists) {
+        job_fail(j, EXIT_FAILURE, "Target-path can't be committed to because it exists at %s. Copied data is in temp-dir: %s. ",
+                 j->target, j->work);
+        return EXIT_FAILURE;
+    }
+    int rc = j->tfs->ops->rename(j->tfs, j->work, j->target, &ei);
+    if (rc) {
+        bool t = j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK;
+        bool w = j->tfs->ops->stat(j->tfs, j->work, &st, NULL) == ERR_OK;
+        if (t && !w)
+            return EXIT_OK;
+        job_fail(j, EXIT_FAILURE, "Atomic commit failed. Temporary data in %s, Unable to move to %s: %s",
+                 j->work, j->target, ei.msg);
+        return EXIT_FAILURE;
+    }
+    return EXIT_OK;
+}
+
+static int dir_attributes(struct job *j)
+{
+    struct errinfo ei = {0};
+    unsigned what = copy_preserve_mask(j, true);
+    if (!what || j->o->dry_run || !j->tfs->ops->setattr)
+        return EXIT_OK;
+    struct plan_iter *it = plan_iter_new(j->plan, &ei);
+    const struct entry *e;
+    int err = 0;
+    char src[PATHMAX], dst[PATHMAX];
+    if (!it) {
+        job_fail(j, EXIT_FAILURE, "%s", ei.msg);
+        return EXIT_FAILURE;
+    }
+    while ((e = plan_iter_next(it, &err))) {
+        if (e->type != BE_DIR)
+            continue;
+        if (job_src_path(j, e, src, sizeof src) || job_path(j->target, e, dst, sizeof dst))
+            continue;
+        struct be_attrs a;
+        int rc = copy_source_attrs(j, e, src, what, &a, &ei);
+        if (!rc)
+            rc = j->tfs->ops->setattr(j->tfs, dst, &a, what, &ei);
+        be_attrs_release(&a);
+        if (rc) {
+            plan_iter_free(it);
+            job_fail(j, EXIT_FAILURE, "cannot preserve attributes of directory %s: %s", dst, ei.msg);
+            return EXIT_FAILURE;
+        }
+    }
+    plan_iter_free(it);
+    return EXIT_OK;
+}
+
+int commit_run(struct job *j)
+{
+    int status = EXIT_OK;
+    /* B §0: one of -delete / -atomic / -xtrack */
+    if (j->o->delete_missing)
+        status = do_delete(j);
+    else if (j->o->atomic)
+        status = do_atomic(j);
+    else if (j->o->xtrack_dir)
+        status = do_xtrack(j);
+    if (status)
+        return status;
+    return dir_attributes(j);
+}

@@ -1,0 +1,1034 @@
+/* copy.c - the copy phase (spec B §5, §6) executed by workers.
+ *
+ * For each entry: re-check the target, decide create-dir / skip / copy /
+ * append (B §5.1), write through the backend's writer (temp + commit unless
+ * -direct), verify the length, apply -p attributes (also to skipped files),
+ * record distcp's content digest with the file, count, log.
+ *
+ * Big files are split into chunks: the worker that decides to copy one opens
+ * the writer, posts the other chunks as help tasks to the work queue, copies
+ * the first itself; the last chunk to finish verifies and commits.
+ *
+ * Failures: read-side ones (source missing, unreadable, changed during the
+ * copy) are counted FAIL and the job goes on under -i (B §6.6); any other
+ * failure fails the job and stops dispatching new work. Transient errors are
+ * retried up to 3 attempts with randomised exponential back-off (B §6.5).
+ *
+ * Threading: one struct wctx per worker; counters are atomics in the job. */
+#include "engine/copy.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/decide.h"
+#include "engine/throttle.h"
+#include "engine/workq.h"
+#include "util/checksum.h"
+
+#define PATHMAX 8192
+#define SMALL_BUF (1u << 20)
+
+struct wctx {
+    struct job *j;
+    int id;
+    char *buf;
+    size_t bufsize;
+    FILE *log;
+    struct throttle thr;
+    uint64_t seq;
+    char src[PATHMAX], dst[PATHMAX];
+};
+
+struct copyrun {
+    struct job *j;
+    struct workq *q;
+    struct wctx *w;
+    int n;
+    struct throttle global;
+    size_t bufsize;
+    uint64_t chunk_min, chunk_size;
+    const char *fail_read, *fail_write;   /* test fault hooks */
+    unsigned retry_delay_ms;
+};
+
+/* ------------------------------------------------------------ helpers */
+
+static void wlog(struct wctx *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void wlog(struct wctx *w, const char *fmt, ...)
+{
+    if (!w->log)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(w->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', w->log);
+}
+
+static void dry(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void dry(struct job *j, const char *fmt, ...)
+{
+    if (!j->dry_out)
+        return;
+    va_list ap;
+    pthread_mutex_lock(&j->out_lock);
+    va_start(ap, fmt);
+    vfprintf(j->dry_out, fmt, ap);
+    va_end(ap);
+    fputc('\n', j->dry_out);
+    pthread_mutex_unlock(&j->out_lock);
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static void backoff(struct copyrun *r, int attempt)
+{
+    unsigned base = r->retry_delay_ms << attempt;
+    unsigned jitter = base ? (unsigned)(rand() % (int)(base / 2 + 1)) : 0;
+    sleep_ms(base / 2 + jitter + base / 2);
+}
+
+static const char *type_word(enum be_type t)
+{
+    return t == BE_DIR ? "dir" : "file";
+}
+
+unsigned copy_preserve_mask(const struct job *j, bool dir)
+{
+    unsigned p = j->o->preserve;
+    unsigned caps = j->tfs->ops->caps;
+    unsigned m = 0;
+    if (caps & BE_CAP_POSIX_META)
+        m |= p & (PRESERVE_U | PRESERVE_G | PRESERVE_P);
+    if (caps & BE_CAP_MTIME)
+        m |= p & PRESERVE_T;
+    if (caps & BE_CAP_XATTR)
+        m |= p & PRESERVE_X;
+    if (caps & BE_CAP_ACL)
+        m |= p & PRESERVE_A;
+    if ((caps & BE_CAP_BLOCKS) && !dir)
+        m |= p & (PRESERVE_R | PRESERVE_B | PRESERVE_C);
+    return m;
+}
+
+int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
+                      unsigned what, struct be_attrs *a, struct errinfo *ei)
+{
+    memset(a, 0, sizeof *a);
+    a->st.type = (enum be_type)e->type;
+    a->st.mode = e->mode;
+    a->st.uid = e->uid;
+    a->st.gid = e->gid;
+    a->st.mtime_ns = e->mtime_ns;
+    a->st.atime_ns = e->atime_ns;
+    a->st.size = e->size;
+    a->st.blocksize = e->blocksize;
+    a->st.replication = e->replication;
+    if (what & (PRESERVE_X | PRESERVE_A)) {
+        struct be_fs *fs = j->roots[e->root].fs;
+        if (!fs->ops->getattrs)
+            return err_setx(ei, ERR_UNSUPPORTED, "cannot read attributes of '%s': not supported by this store", src);
+        struct be_attrs x;
+        memset(&x, 0, sizeof x);
+        int rc = fs->ops->getattrs(fs, src, what & (PRESERVE_X | PRESERVE_A), &x, ei);
+        if (rc)
+            return rc;
+        a->xattrs = x.xattrs;
+        a->nxattrs = x.nxattrs;
+        a->acl = x.acl;
+    }
+    return ERR_OK;
+}
+
+/* ------------------------------------------------------------ digests */
+
+#define META_DIGEST "digest"
+
+/* "crc32c:xxxxxxxx;s=<size>;m=<mtime_ns>" */
+static void digest_value(uint32_t crc, uint64_t size, int64_t mtime, char *buf, size_t n)
+{
+    struct digest d = {.crc32c = crc, .len = size};
+    char dv[32];
+    digest_format(&d, dv, sizeof dv);
+    snprintf(buf, n, "%s;s=%" PRIu64 ";m=%" PRId64, dv, size, mtime);
+}
+
+/* Read a digest recorded with a file; valid only while size and mtime match
+ * (Part A 4). Returns true and *crc when valid. */
+static bool digest_get(struct be_fs *fs, const char *path, uint64_t size, int64_t mtime,
+                       uint32_t *crc)
+{
+    char *v = NULL;
+    bool ok = false;
+    if (!fs->ops->getmeta || fs->ops->getmeta(fs, path, META_DIGEST, &v, NULL))
+        return false;
+    char *semi = strchr(v, ';');
+    uint64_t s = 0;
+    int64_t m = 0;
+    if (semi && sscanf(semi, ";s=%" SCNu64 ";m=%" SCNd64, &s, &m) == 2 && s == size && m == mtime) {
+        *semi = 0;
+        struct digest d;
+        if (digest_parse(v, &d) == ERR_OK) {
+            *crc = d.crc32c;
+            ok = true;
+        }
+    }
+    free(v);
+    return ok;
+}
+
+/* Read a whole file (or its first `limit` bytes) and CRC32C it. */
+static int crc_of(struct wctx *w, struct be_fs *fs, const char *path, uint64_t limit,
+                  uint32_t *crc, uint64_t *len, struct errinfo *ei)
+{
+    struct be_file *r = NULL;
+    uint32_t c = 0;
+    uint64_t total = 0;
+    int rc = fs->ops->open_read(fs, path, 0, &r, ei);
+    while (!rc && total < limit) {
+        size_t want = w->bufsize;
+        if (limit - total < want)
+            want = (size_t)(limit - total);
+        size_t got = 0;
+        rc = fs->ops->read(r, w->buf, want, &got, ei);
+        if (rc || got == 0)
+            break;
+        c = crc32c_update(c, w->buf, got);
+        total += got;
+    }
+    if (r)
+        fs->ops->close_read(r);
+    *crc = c;
+    *len = total;
+    return rc;
+}
+
+/* ------------------------------------------------------ the write path */
+
+struct xfer {              /* one file (or one chunk of it) being written */
+    struct copyrun *r;
+    struct be_fs *sfs, *tfs;
+    const char *src, *dst;
+    uint64_t size;         /* listed source length */
+};
+
+static bool want_fail(const char *hook, const char *path)
+{
+    return hook && *hook && strstr(path, hook);
+}
+
+/* Copy [off, off+len) of the source into writer wr. Read errors set *readside.
+ * On success *crc is the CRC32C of the range (when computed) and *crc_ok. */
+static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
+                           uint64_t off, uint64_t len, bool check_eof,
+                           uint32_t *crc, bool *crc_ok, bool *readside,
+                           struct errinfo *ei)
+{
+    struct copyrun *r = x->r;
+    struct be_file *rd = NULL;
+    uint64_t done = 0;
+    uint32_t c = 0;
+    int rc;
+    *crc_ok = true;
+    *readside = true;
+    if (want_fail(r->fail_read, x->src)) {
+        rc = err_setx(ei, ERR_ACCESS, "cannot open '%s': Permission denied (test fault DISTCP_TEST_FAIL_READ)", x->src);
+        goto out;
+    }
+    if ((rc = x->sfs->ops->open_read(x->sfs, x->src, off, &rd, ei)))
+        goto out;
+    /* fast path: the store copies without us (reflink / copy_file_range) */
+    if (x->sfs->ops == x->tfs->ops && x->sfs->ops->copy_range && r->global.rate <= 0 &&
+        w->thr.rate <= 0 && len >= (256u << 10)) {
+        uint64_t got = 0;
+        struct errinfo e2 = {0};
+        int crc_rc = x->sfs->ops->copy_range(rd, off, wr, off, len, &got, &e2);
+        if (crc_rc == ERR_OK || got > 0) {
+            done = got;
+            atomic_fetch_add_explicit(&r->j->progress_bytes, got, memory_order_relaxed);
+            *crc_ok = false;   /* bytes did not pass through us */
+        } else if (crc_rc != ERR_UNSUPPORTED) {
+            rc = crc_rc;
+            *ei = e2;
+            *readside = false;
+            goto out;
+        }
+        if (done && done < len) {
+            /* continue with read/write from where it stopped */
+            x->sfs->ops->close_read(rd);
+            rd = NULL;
+            if ((rc = x->sfs->ops->open_read(x->sfs, x->src, off + done, &rd, ei)))
+                goto out;
+        }
+    }
+    while (done < len) {
+        size_t want = w->bufsize;
+        if (len - done < want)
+            want = (size_t)(len - done);
+        size_t got = 0;
+        *readside = true;
+        if ((rc = x->sfs->ops->read(rd, w->buf, want, &got, ei)))
+            goto out;
+        if (got == 0) {
+            rc = err_setx(ei, ERR_SHORT_READ, "source '%s' changed during the copy: it has fewer bytes (%" PRIu64 ") than listed (%" PRIu64 ")",
+                          x->src, off + done, x->size);
+            goto out;
+        }
+        if (*crc_ok)
+            c = crc32c_update(c, w->buf, got);
+        if (w->thr.rate > 0)
+            job_count(r->j, C_SLEEP_MS, throttle_take(&w->thr, got));
+        if (r->global.rate > 0)
+            job_count(r->j, C_SLEEP_MS, throttle_take(&r->global, got));
+        *readside = false;
+        if ((rc = x->tfs->ops->write(wr, off + done, w->buf, got, ei)))
+            goto out;
+        done += got;
+        atomic_fetch_add_explicit(&r->j->progress_bytes, got, memory_order_relaxed);
+    }
+    if (check_eof) {
+        /* a source that grew during the copy is a failure, not a silent truncation */
+        char one;
+        size_t got = 0;
+        *readside = true;
+        if (rd == NULL && (rc = x->sfs->ops->open_read(x->sfs, x->src, off + len, &rd, ei)))
+            goto out;
+        if ((rc = x->sfs->ops->read(rd, &one, 1, &got, ei)))
+            goto out;
+        if (got) {
+            rc = err_setx(ei, ERR_SHORT_READ, "source '%s' changed during the copy: it grew beyond the listed length %" PRIu64,
+                          x->src, x->size);
+            goto out;
+        }
+    }
+    *crc = c;
+out:
+    if (rd)
+        x->sfs->ops->close_read(rd);
+    return rc;
+}
+
+static void tmp_tag(struct wctx *w, char *buf, size_t n)
+{
+    snprintf(buf, n, "%d.%d.%" PRIu64 ".%s", (int)getpid(), w->id, w->seq++, w->j->host);
+}
+
+/* Everything after the data is written: verify, attributes, digest, commit. */
+static int finalize(struct wctx *w, struct xfer *x, const struct entry *e,
+                    struct be_file *wr, bool crc_ok, uint32_t crc, struct errinfo *ei)
+{
+    struct job *j = w->j;
+    struct be_stat st;
+    unsigned what = copy_preserve_mask(j, false);
+    int rc;
+    memset(&st, 0, sizeof st);
+    if (what && x->tfs->ops->wsetattr) {
+        struct be_attrs a;
+        if ((rc = copy_source_attrs(j, e, x->src, what, &a, ei)))
+            return rc;
+        rc = x->tfs->ops->wsetattr(wr, &a, what, ei);
+        be_attrs_release(&a);
+        if (rc)
+            return rc;
+    }
+    if ((rc = x->tfs->ops->finish(wr, &st, ei)))
+        return rc;
+    if (st.size != x->size)
+        return err_setx(ei, ERR_LENGTH_MISMATCH, "Mismatch in length of source:%s (%" PRIu64 ") and target:%s (%" PRIu64 ")",
+                        x->src, x->size, x->dst, st.size);
+    if (crc_ok && x->tfs->ops->wsetmeta && st.mtime_ns) {
+        char v[128];
+        digest_value(crc, st.size, st.mtime_ns, v, sizeof v);
+        x->tfs->ops->wsetmeta(wr, META_DIGEST, v, NULL);   /* best effort */
+    }
+    return ERR_OK;
+}
+
+/* Copy a whole file in one piece. */
+static int copy_whole(struct wctx *w, struct xfer *x, const struct entry *e,
+                      bool *readside, struct errinfo *ei)
+{
+    struct job *j = w->j;
+    struct be_file *wr = NULL;
+    struct be_create_opts co;
+    char tag[160];
+    uint32_t crc = 0;
+    bool crc_ok = false;
+    int rc;
+    *readside = false;
+    memset(&co, 0, sizeof co);
+    tmp_tag(w, tag, sizeof tag);
+    co.direct = j->o->direct;
+    co.tmp_dir = j->tmp_dir;
+    co.tmp_tag = tag;
+    co.size_hint = x->size;
+    if (want_fail(x->r->fail_write, x->dst))
+        return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
+    if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
+        return rc;
+    if ((rc = x->tfs->ops->create(x->tfs, x->dst, &co, &wr, ei)))
+        return rc;
+    rc = copy_range_data(w, x, wr, 0, x->size, true, &crc, &crc_ok, readside, ei);
+    if (!rc) {
+        *readside = false;
+        rc = finalize(w, x, e, wr, crc_ok, crc, ei);
+    }
+    if (rc) {
+        x->tfs->ops->abort(wr);
+        return rc;
+    }
+    return x->tfs->ops->commit(wr, ei);
+}
+
+/* Append the tail of the source to the target (B §6.3). */
+static int append_tail(struct wctx *w, struct xfer *x, const struct entry *e,
+                       uint64_t tlen, bool *readside, struct errinfo *ei)
+{
+    struct be_file *wr = NULL;
+    uint32_t crc = 0;
+    bool crc_ok = false;
+    int rc;
+    *readside = false;
+    if (!x->tfs->ops->open_append)
+        return err_setx(ei, ERR_UNSUPPORTED, "cannot append to '%s': not supported by this store", x->dst);
+    if ((rc = x->tfs->ops->open_append(x->tfs, x->dst, &wr, ei)))
+        return rc;
+    rc = copy_range_data(w, x, wr, tlen, x->size - tlen, true, &crc, &crc_ok, readside, ei);
+    if (!rc) {
+        *readside = false;
+        rc = finalize(w, x, e, wr, false, 0, ei);
+    }
+    if (rc) {
+        x->tfs->ops->abort(wr);
+        return rc;
+    }
+    return x->tfs->ops->commit(wr, ei);
+}
+
+/* ------------------------------------------------------ chunked files */
+
+struct bigfile {
+    struct copyrun *r;
+    struct entry *e;            /* copy */
+    char *src, *dst;
+    struct be_fs *sfs, *tfs;
+    struct be_file *wr;
+    uint64_t chunk;             /* chunk size */
+    uint32_t nchunks;
+    atomic_uint remaining;
+    atomic_int failed;          /* first failure recorded */
+    atomic_int readside;
+    struct errinfo ei;
+    uint32_t *crcs;             /* per chunk */
+    atomic_bool crc_ok;
+    pthread_mutex_t lock;
+    struct whelp *helps;
+};
+
+static void record_result(struct wctx *w, const struct entry *e, const char *src,
+                          const char *dst, int rc, bool readside, const struct errinfo *ei,
+                          uint64_t old_tlen, bool appended, uint64_t tail);
+
+static void bigfile_done(struct wctx *w, struct bigfile *b)
+{
+    struct errinfo ei = {0};
+    int rc = atomic_load(&b->failed) ? b->ei.code : ERR_OK;
+    bool readside = atomic_load(&b->readside);
+    struct xfer x = {b->r, b->sfs, b->tfs, b->src, b->dst, b->e->size};
+    if (rc == ERR_OK) {
+        /* the source must not have grown */
+        char one;
+        size_t got = 0;
+        struct be_file *rd = NULL;
+        readside = true;
+        rc = b->sfs->ops->open_read(b->sfs, b->src, b->e->size, &rd, &ei);
+        if (!rc)
+            rc = b->sfs->ops->read(rd, &one, 1, &got, &ei);
+        if (rd)
+            b->sfs->ops->close_read(rd);
+        if (!rc && got)
+            rc = err_setx(&ei, ERR_SHORT_READ, "source '%s' changed during the copy: it grew beyond the listed length %" PRIu64,
+                          b->src, b->e->size);
+        if (!rc) {
+            readside = false;
+            uint32_t crc = 0;
+            bool ok = atomic_load(&b->crc_ok);
+            if (ok)
+                for (uint32_t i = 0; i < b->nchunks; i++) {
+                    uint64_t len = i + 1 < b->nchunks ? b->chunk : b->e->size - b->chunk * i;
+                    crc = i ? crc32c_combine(crc, b->crcs[i], len) : b->crcs[i];
+                }
+            rc = finalize(w, &x, b->e, b->wr, ok, crc, &ei);
+            if (!rc) {
+                rc = b->tfs->ops->commit(b->wr, &ei);
+                b->wr = NULL;
+            }
+        }
+    } else {
+        ei = b->ei;
+    }
+    if (b->wr)
+        b->tfs->ops->abort(b->wr);
+    record_result(w, b->e, b->src, b->dst, rc, readside, &ei, 0, false, 0);
+    pthread_mutex_destroy(&b->lock);
+    free(b->crcs);
+    free(b->helps);
+    free(b->e);
+    free(b->src);
+    free(b->dst);
+    free(b);
+}
+
+struct chunkarg {
+    struct bigfile *b;
+    uint32_t idx;
+};
+
+static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
+{
+    uint64_t off = b->chunk * idx;
+    uint64_t len = idx + 1 < b->nchunks ? b->chunk : b->e->size - off;
+    struct xfer x = {b->r, b->sfs, b->tfs, b->src, b->dst, b->e->size};
+    struct errinfo ei = {0};
+    int rc = ERR_OK;
+    bool readside = false, crc_ok = true;
+    uint32_t crc = 0;
+    if (!atomic_load(&b->failed) && !atomic_load(&w->j->cancel)) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            err_clear(&ei);
+            rc = copy_range_data(w, &x, b->wr, off, len, false, &crc, &crc_ok, &readside, &ei);
+            if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+                break;
+            backoff(b->r, attempt);
+        }
+        if (rc) {
+            pthread_mutex_lock(&b->lock);
+            if (!atomic_load(&b->failed)) {
+                b->ei = ei;
+                atomic_store(&b->readside, readside);
+                atomic_store(&b->failed, 1);
+            }
+            pthread_mutex_unlock(&b->lock);
+        } else {
+            b->crcs[idx] = crc;
+            if (!crc_ok)
+                atomic_store(&b->crc_ok, false);
+        }
+    }
+    if (atomic_fetch_sub(&b->remaining, 1) == 1)
+        bigfile_done(w, b);
+}
+
+static void chunk_help(void *arg, int worker)
+{
+    struct chunkarg *c = arg;
+    struct copyrun *r = c->b->r;
+    chunk_run(&r->w[worker], c->b, c->idx);
+}
+
+/* Start a chunked copy; the chunks finish it. Returns ERR_OK when the
+ * chunks own the file (the result is recorded by the last one). */
+static int copy_chunked(struct wctx *w, struct xfer *x, const struct entry *e,
+                        uint64_t chunk, struct errinfo *ei)
+{
+    struct job *j = w->j;
+    struct copyrun *r = x->r;
+    struct be_create_opts co;
+    char tag[160];
+    int rc;
+    struct bigfile *b = calloc(1, sizeof *b);
+    if (!b)
+        return err_setx(ei, ERR_NOMEM, "out of memory");
+    b->r = r;
+    b->nchunks = (uint32_t)((e->size + chunk - 1) / chunk);
+    b->chunk = chunk;
+    b->e = malloc(entry_size(e));
+    b->src = strdup(x->src);
+    b->dst = strdup(x->dst);
+    b->crcs = calloc(b->nchunks, sizeof *b->crcs);
+    b->helps = calloc(b->nchunks, sizeof(struct whelp) + sizeof(struct chunkarg));
+    if (!b->e || !b->src || !b->dst || !b->crcs || !b->helps) {
+        rc = err_setx(ei, ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    memcpy(b->e, e, entry_size(e));
+    b->sfs = x->sfs;
+    b->tfs = x->tfs;
+    atomic_init(&b->crc_ok, true);
+    pthread_mutex_init(&b->lock, NULL);
+    memset(&co, 0, sizeof co);
+    tmp_tag(w, tag, sizeof tag);
+    co.direct = j->o->direct;
+    co.tmp_dir = j->tmp_dir;
+    co.tmp_tag = tag;
+    co.size_hint = e->size;
+    if (want_fail(r->fail_write, x->dst)) {
+        rc = err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
+        goto fail_locked;
+    }
+    if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
+        goto fail_locked;
+    if ((rc = x->tfs->ops->create(x->tfs, x->dst, &co, &b->wr, ei)))
+        goto fail_locked;
+    atomic_init(&b->remaining, b->nchunks);
+    struct whelp *hs = b->helps;
+    struct chunkarg *cs = (struct chunkarg *)(hs + b->nchunks);
+    for (uint32_t i = 1; i < b->nchunks; i++) {
+        cs[i].b = b;
+        cs[i].idx = i;
+        hs[i].fn = chunk_help;
+        hs[i].arg = &cs[i];
+        r->q->ops->help(r->q, &hs[i]);
+    }
+    chunk_run(w, b, 0);
+    return ERR_OK;
+fail_locked:
+    pthread_mutex_destroy(&b->lock);
+fail:
+    free(b->crcs);
+    free(b->helps);
+    free(b->e);
+    free(b->src);
+    free(b->dst);
+    free(b);
+    return rc;
+}
+
+/* ------------------------------------------------------------ results */
+
+static void record_result(struct wctx *w, const struct entry *e, const char *src,
+                          const char *dst, int rc, bool readside, const struct errinfo *ei,
+                          uint64_t old_tlen, bool appended, uint64_t tail)
+{
+    struct job *j = w->j;
+    if (rc == ERR_OK) {
+        job_count(j, C_COPY, 1);
+        job_count(j, C_BYTESEXPECTED, e->size);
+        job_count(j, C_BYTESCOPIED, appended ? tail : e->size);
+        if (j->o->verbose)
+            wlog(w, "FILE_COPIED: source=%s, size=%" PRIu64 " --> target=%s, size=%" PRIu64,
+                 src, e->size, dst, old_tlen);
+        return;
+    }
+    if (readside && j->o->ignore_failures) {
+        job_count(j, C_FAIL, 1);
+        job_count(j, C_BYTESFAILED, e->size);
+        wlog(w, "FAIL: %s - %s", src, ei->msg);
+        job_error(j, "ignoring failure (-i): %s", ei->msg);
+        return;
+    }
+    job_fail(j, EXIT_FAILURE, "File copy failed: %s --> %s: %s", src, dst, ei->msg);
+}
+
+/* Apply -p attributes to an existing target (skipped files, B §7). */
+static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
+                       const char *dst, bool dir, struct errinfo *ei)
+{
+    struct job *j = w->j;
+    unsigned what = copy_preserve_mask(j, dir);
+    struct be_attrs a;
+    int rc;
+    if (!what || !j->tfs->ops->setattr || j->o->dry_run)
+        return ERR_OK;
+    if ((rc = copy_source_attrs(j, e, src, what, &a, ei)))
+        return rc;
+    rc = j->tfs->ops->setattr(j->tfs, dst, &a, what, ei);
+    be_attrs_release(&a);
+    return rc;
+}
+
+/* ------------------------------------------------------------ decision */
+
+/* B §5.1 + Part A 4: gather what the pure rule needs, then check the
+ * prefix for a candidate append. */
+static int decide(struct wctx *w, const struct entry *e, const char *src, const char *dst,
+                  const struct be_stat *ts, enum action *act, struct errinfo *ei)
+{
+    struct job *j = w->j;
+    const struct options *o = j->o;
+    struct be_fs *sfs = j->roots[e->root].fs;
+    const char *mt = options_def(o, "distcp.update.modification.time");
+    struct decide_in in = {
+        .overwrite_mode = o->overwrite || j->target_root_is_file,
+        .update = o->update,
+        .append = o->append,
+        .skip_crc = o->skip_crc,
+        .preserve_b = (o->preserve & PRESERVE_B) != 0,
+        .mtime_rule = !mt || strcmp(mt, "false") != 0,
+        .src_size = e->size, .tgt_size = ts->size,
+        .src_block = e->blocksize, .tgt_block = ts->blocksize,
+        .src_mtime = e->mtime_ns, .tgt_mtime = ts->mtime_ns,
+        .digests = DIGEST_UNKNOWN,
+    };
+    int rc;
+    if (in.update && !in.overwrite_mode && !in.skip_crc && in.src_size == in.tgt_size) {
+        uint32_t sc = 0, tc = 0;
+        if (o->checksum) {
+            uint64_t la = 0, lb = 0;
+            if ((rc = crc_of(w, sfs, src, UINT64_MAX, &sc, &la, ei)))
+                return rc;
+            if ((rc = crc_of(w, j->tfs, dst, UINT64_MAX, &tc, &lb, ei)))
+                return rc;
+            in.digests = sc == tc && la == lb ? DIGEST_EQUAL : DIGEST_DIFFER;
+        } else if (digest_get(sfs, src, e->size, e->mtime_ns, &sc) &&
+                   digest_get(j->tfs, dst, ts->size, ts->mtime_ns, &tc)) {
+            in.digests = sc == tc ? DIGEST_EQUAL : DIGEST_DIFFER;
+        }
+    }
+    *act = decide_action(&in);
+    if (*act == ACT_APPEND) {
+        uint32_t a = 0, b = 0;
+        uint64_t la = 0, lb = 0;
+        if ((rc = crc_of(w, sfs, src, ts->size, &a, &la, ei)))
+            return rc;
+        if ((rc = crc_of(w, j->tfs, dst, UINT64_MAX, &b, &lb, ei)))
+            return rc;
+        if (!(la == ts->size && lb == ts->size && a == b))
+            *act = ACT_COPY;
+    }
+    return ERR_OK;
+}
+
+/* ------------------------------------------------------------ entries */
+
+static int do_mkdir(struct wctx *w, const char *dst, struct errinfo *ei)
+{
+    struct job *j = w->j;
+    int rc = ERR_OK;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        err_clear(ei);
+        rc = j->tfs->ops->mkdirs(j->tfs, dst, 0777, ei);
+        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+            break;
+        backoff(j->workq_ctx, attempt);
+    }
+    return rc;
+}
+
+static void process_symlink(struct wctx *w, const struct entry *e, const struct be_stat *ts,
+                            bool texists)
+{
+    struct job *j = w->j;
+    struct be_fs *sfs = j->roots[e->root].fs;
+    struct errinfo ei = {0};
+    char link[PATHMAX], cur[PATHMAX];
+    int rc;
+    if (!sfs->ops->readlink || !j->tfs->ops->symlink) {
+        job_fail(j, EXIT_FAILURE, "cannot copy symbolic link '%s': the target store has no symbolic links", w->src);
+        return;
+    }
+    if ((rc = sfs->ops->readlink(sfs, w->src, link, sizeof link, &ei))) {
+        if (j->o->ignore_failures) {
+            job_count(j, C_FAIL, 1);
+            wlog(w, "FAIL: %s - %s", w->src, ei.msg);
+            return;
+        }
+        job_fail(j, EXIT_FAILURE, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
+        return;
+    }
+    if (texists) {
+        bool same = ts->type == BE_SYMLINK &&
+                    j->tfs->ops->readlink(j->tfs, w->dst, cur, sizeof cur, NULL) == ERR_OK &&
+                    !strcmp(cur, link);
+        bool skip = !j->o->overwrite && !j->target_root_is_file && (!j->o->update || same);
+        if (skip) {
+            job_count(j, C_SKIP, 1);
+            wlog(w, "SKIP: %s", w->src);
+            dry(j, "SKIP %s -> %s", w->src, w->dst);
+            return;
+        }
+    }
+    job_count(j, C_COPY, 1);
+    dry(j, "COPY %s -> %s", w->src, w->dst);
+    if (j->o->dry_run)
+        return;
+    /* create under a temp name next to the target, then rename over it */
+    char tmp[PATHMAX + 200], tag[160];
+    tmp_tag(w, tag, sizeof tag);
+    char *slash = strrchr(w->dst, '/');
+    int dl = slash ? (int)(slash - w->dst) : 0;
+    snprintf(tmp, sizeof tmp, "%.*s/.distcp.tmp.%s", dl, w->dst, tag);
+    if (dl > 0) {
+        char parent[PATHMAX];
+        snprintf(parent, sizeof parent, "%.*s", dl, w->dst);
+        if ((rc = j->tfs->ops->mkdirs(j->tfs, parent, 0777, &ei)))
+            goto fail;
+    }
+    if ((rc = j->tfs->ops->symlink(j->tfs, link, tmp, &ei)))
+        goto fail;
+    if ((rc = j->tfs->ops->rename(j->tfs, tmp, w->dst, &ei))) {
+        j->tfs->ops->remove(j->tfs, tmp, false, NULL);
+        goto fail;
+    }
+    {
+        unsigned what = copy_preserve_mask(j, false) & (PRESERVE_U | PRESERVE_G | PRESERVE_T);
+        if (what && j->tfs->ops->setattr) {
+            struct be_attrs a;
+            if (!copy_source_attrs(j, e, w->src, what, &a, &ei)) {
+                rc = j->tfs->ops->setattr(j->tfs, w->dst, &a, what, &ei);
+                be_attrs_release(&a);
+                if (rc)
+                    goto fail;
+            }
+        }
+    }
+    return;
+fail:
+    job_fail(j, EXIT_FAILURE, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
+}
+
+static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
+{
+    const struct options *o = r->j->o;
+    if (r->n < 2 || !(r->j->tfs->ops->caps & BE_CAP_PARALLEL_WRITE) || o->direct)
+        return 0;
+    if (o->blocks_per_chunk > 0) {
+        uint64_t block = e->blocksize >= (1u << 20) ? e->blocksize : (32u << 20);
+        uint64_t chunk = block * (uint64_t)o->blocks_per_chunk;
+        if (e->size > chunk)
+            return chunk;
+        return 0;
+    }
+    if (e->size >= r->chunk_min)
+        return r->chunk_size;
+    return 0;
+}
+
+static void process_entry(struct wctx *w, const struct entry *e)
+{
+    struct job *j = w->j;
+    struct copyrun *r = NULL;
+    struct errinfo ei = {0};
+    struct be_stat ts;
+    int rc;
+    if (atomic_load(&j->cancel))
+        return;
+    if (job_src_path(j, e, w->src, sizeof w->src) || job_path(j->work, e, w->dst, sizeof w->dst)) {
+        job_fail(j, EXIT_FAILURE, "path too long below '%s'", j->work);
+        return;
+    }
+    rc = j->tfs->ops->stat(j->tfs, w->dst, &ts, &ei);
+    bool texists = rc == ERR_OK;
+    if (rc && rc != ERR_NOT_FOUND) {
+        job_fail(j, EXIT_FAILURE, "cannot read target: %s", ei.msg);
+        return;
+    }
+    /* type conflicts are never ignorable (B §5 step 3) */
+    if (texists && (ts.type == BE_DIR) != (e->type == BE_DIR)) {
+        job_fail(j, EXIT_FAILURE, "Can't replace %s. Target is %s, Source is %s", w->dst,
+                 type_word(ts.type), type_word((enum be_type)e->type));
+        return;
+    }
+    if (e->type == BE_DIR) {
+        job_count(j, C_DIR_COPY, 1);
+        if (!texists)
+            dry(j, "MKDIR %s", w->dst);
+        if (j->o->dry_run || texists)
+            return;
+        if ((rc = do_mkdir(w, w->dst, &ei)))
+            job_fail(j, EXIT_FAILURE, "mkdir failed for %s: %s", w->dst, ei.msg);
+        return;
+    }
+    if (e->type == BE_SYMLINK) {
+        process_symlink(w, e, &ts, texists);
+        return;
+    }
+    if (e->type != BE_FILE) {
+        job_error(j, "skipping '%s': not a regular file, directory or symbolic link", w->src);
+        return;
+    }
+    enum action act = ACT_COPY;
+    if (texists && (rc = decide(w, e, w->src, w->dst, &ts, &act, &ei))) {
+        record_result(w, e, w->src, w->dst, rc, true, &ei, 0, false, 0);
+        return;
+    }
+    if (act == ACT_SKIP) {
+        job_count(j, C_SKIP, 1);
+        job_count(j, C_BYTESSKIPPED, e->size);
+        wlog(w, "SKIP: %s", w->src);
+        if (j->o->verbose)
+            wlog(w, "FILE_SKIPPED: source=%s, size=%" PRIu64 " --> target=%s, size=%" PRIu64,
+                 w->src, e->size, w->dst, ts.size);
+        dry(j, "SKIP %s -> %s", w->src, w->dst);
+        if ((rc = apply_attrs(w, e, w->src, w->dst, false, &ei)))
+            job_fail(j, EXIT_FAILURE, "cannot preserve attributes of %s: %s", w->dst, ei.msg);
+        return;
+    }
+    if (j->o->dry_run) {
+        job_count(j, C_COPY, 1);
+        job_count(j, C_BYTESEXPECTED, e->size);
+        job_count(j, C_BYTESCOPIED, act == ACT_APPEND ? e->size - ts.size : e->size);
+        dry(j, "%s %s -> %s", act == ACT_APPEND ? "APPEND" : "COPY", w->src, w->dst);
+        return;
+    }
+    r = (struct copyrun *)j->workq_ctx;
+    struct xfer x = {r, j->roots[e->root].fs, j->tfs, w->src, w->dst, e->size};
+    bool readside = false;
+    uint64_t chunk = act == ACT_COPY ? chunk_for(r, e) : 0;
+    if (chunk) {
+        if ((rc = copy_chunked(w, &x, e, chunk, &ei)))
+            record_result(w, e, w->src, w->dst, rc, false, &ei, texists ? ts.size : 0, false, 0);
+        return;
+    }
+    for (int attempt = 0; attempt < 3; attempt++) {
+        err_clear(&ei);
+        if (act == ACT_APPEND)
+            rc = append_tail(w, &x, e, ts.size, &readside, &ei);
+        else
+            rc = copy_whole(w, &x, e, &readside, &ei);
+        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+            break;
+        backoff(r, attempt);
+        if (act == ACT_APPEND) {
+            /* B §6.3: the retry re-decides */
+            struct be_stat t2;
+            if (j->tfs->ops->stat(j->tfs, w->dst, &t2, NULL) == ERR_OK && t2.size != ts.size)
+                act = ACT_COPY;
+        }
+    }
+    record_result(w, e, w->src, w->dst, rc, readside, &ei, texists ? ts.size : 0,
+                  act == ACT_APPEND, act == ACT_APPEND ? e->size - ts.size : 0);
+}
+
+static void exec_batch(void *ctx, int worker, struct wbatch *b)
+{
+    struct copyrun *r = ctx;
+    struct wctx *w = &r->w[worker];
+    size_t pos = 0;
+    const struct entry *e;
+    while ((e = wbatch_next(b, &pos)))
+        process_entry(w, e);
+    free(b);
+}
+
+/* ------------------------------------------------------------ the phase */
+
+static int env_int(const char *name, int def)
+{
+    const char *v = getenv(name);
+    return v && *v ? atoi(v) : def;
+}
+
+static int workers_for(const struct job *j)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 1)
+        ncpu = 1;
+    int autow = env_int("DISTCP_WORKERS", (int)(ncpu * 4 < 8 ? 8 : ncpu * 4));
+    int m = j->o->max_maps < 1 ? 1 : j->o->max_maps;
+    return m < autow ? m : autow;
+}
+
+int copy_run(struct job *j)
+{
+    struct copyrun r;
+    struct errinfo ei = {0};
+    int status = EXIT_OK;
+    memset(&r, 0, sizeof r);
+    r.j = j;
+    r.n = workers_for(j);
+    r.fail_read = getenv("DISTCP_TEST_FAIL_READ");
+    r.fail_write = getenv("DISTCP_TEST_FAIL_WRITE");
+    const char *rd = options_def(j->o, "distcp.copy.retry.delay.ms");
+    r.retry_delay_ms = rd ? (unsigned)atoi(rd) : 500;
+    long cbs = j->o->copy_buffer_size;
+    bool cbs_given = cbs != 8192 || options_def(j->o, "distcp.copy.buffer.size");
+    r.bufsize = cbs_given ? (size_t)cbs : SMALL_BUF;
+    r.chunk_min = (uint64_t)env_int("DISTCP_CHUNK_MIN_MB", 256) << 20;
+    r.chunk_size = (uint64_t)env_int("DISTCP_CHUNK_MB", 64) << 20;
+    throttle_init(&r.global, j->o->global_bandwidth_mb * 1048576.0, 1);
+    j->nworkers = r.n;
+    j->workq_ctx = &r;
+    r.w = calloc((size_t)r.n, sizeof *r.w);
+    r.q = workq_threads_new(j->o->strategy == STRATEGY_DYNAMIC, (size_t)r.n * 4);
+    if (!r.w || !r.q) {
+        job_fail(j, EXIT_FAILURE, "out of memory");
+        status = EXIT_FAILURE;
+        goto out;
+    }
+    for (int i = 0; i < r.n; i++) {
+        struct wctx *w = &r.w[i];
+        w->j = j;
+        w->id = i;
+        w->bufsize = r.bufsize;
+        w->buf = malloc(w->bufsize);
+        if (!w->buf) {
+            job_fail(j, EXIT_FAILURE, "out of memory allocating copy buffers");
+            status = EXIT_FAILURE;
+            goto out;
+        }
+        throttle_init(&w->thr, j->o->bandwidth_set ? j->o->bandwidth_mb * 1048576.0 : 0, 0);
+        if (j->log_dir) {
+            char p[PATHMAX];
+            snprintf(p, sizeof p, "%s/part-m-%05d", j->log_dir, i);
+            w->log = fopen(p, "a");
+            if (!w->log) {
+                job_fail(j, EXIT_FAILURE, "cannot create log file '%s': %s", p, strerror(errno));
+                status = EXIT_FAILURE;
+                goto out;
+            }
+        }
+    }
+    if (r.q->ops->start(r.q, r.n, exec_batch, &r)) {
+        job_fail(j, EXIT_FAILURE, "cannot start copy workers");
+        status = EXIT_FAILURE;
+        goto out;
+    }
+    /* produce: batches of up to 256 entries / 16 MiB of data */
+    {
+        struct plan_iter *it = plan_iter_new(j->plan, &ei);
+        if (!it) {
+            job_fail(j, EXIT_FAILURE, "%s", ei.msg);
+        } else {
+            struct wbatch *b = NULL;
+            const struct entry *e;
+            int err = 0;
+            const size_t bcap = 256 * (sizeof(struct entry) + 128);
+            while (!atomic_load(&j->cancel) && (e = plan_iter_next(it, &err))) {
+                if (b && (b->n >= 256 || b->bytes >= (16u << 20) || !wbatch_add(b, e))) {
+                    r.q->ops->push(r.q, b);
+                    b = NULL;
+                }
+                if (!b) {
+                    size_t cap = entry_size(e) > bcap ? entry_size(e) : bcap;
+                    b = wbatch_new(cap);
+                    if (!b) {
+                        job_fail(j, EXIT_FAILURE, "out of memory");
+                        break;
+                    }
+                    wbatch_add(b, e);
+                }
+            }
+            if (b)
+                r.q->ops->push(r.q, b);
+            if (err)
+                job_fail(j, EXIT_FAILURE, "cannot read the listing: %s", err_str(err));
+            plan_iter_free(it);
+        }
+    }
+    r.q->ops->finish(r.q);
+    status = j->first_exit;
+out:
+    if (r.q)
+        r.q->ops->free(r.q);
+    for (int i = 0; r.w && i < r.n; i++) {
+        free(r.w[i].buf);
+        if (r.w[i].log)
+            fclose(r.w[i].log);
+        throttle_release(&r.w[i].thr);
+    }
+    free(r.w);
+    throttle_release(&r.global);
+    j->workq_ctx = NULL;
+    return status ? status : j->first_exit;
+}

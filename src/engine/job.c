@@ -1,0 +1,478 @@
+/* job.c - drives one copy job through its phases (spec B §0) and reports:
+ * the end-of-job summary with Hadoop's counter names on stderr, --json on
+ * stdout, the live progress line on a terminal.
+ *
+ * Threading: job_run runs on the main thread; the progress thread only reads
+ * atomics; job_error/job_fail lock err_lock. */
+#include "engine/job.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/commit.h"
+#include "engine/copy.h"
+#include "engine/listing.h"
+#include "util/filter.h"
+#include "util/path.h"
+
+#define PATHMAX 8192
+#define MAX_KEPT_ERRORS 100
+
+double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void keep_error(struct job *j, const char *msg)
+{
+    j->nerrors_total++;
+    if (j->nerrors >= MAX_KEPT_ERRORS)
+        return;
+    char **e = realloc(j->errors, (j->nerrors + 1) * sizeof *e);
+    if (!e)
+        return;
+    j->errors = e;
+    j->errors[j->nerrors] = strdup(msg);
+    if (j->errors[j->nerrors])
+        j->nerrors++;
+}
+
+static bool progress_on(const struct job *j);
+
+void job_error(struct job *j, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&j->err_lock);
+    fprintf(stderr, "%sdistcp: %s\n", progress_on(j) ? "\r\033[K" : "", msg);
+    keep_error(j, msg);
+    pthread_mutex_unlock(&j->err_lock);
+}
+
+void job_fail(struct job *j, int status, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&j->err_lock);
+    fprintf(stderr, "%sdistcp: %s\n", progress_on(j) ? "\r\033[K" : "", msg);
+    keep_error(j, msg);
+    if (!j->first_exit) {
+        j->first_exit = status;
+        snprintf(j->first_error, sizeof j->first_error, "%s", msg);
+    }
+    atomic_store(&j->failed, 1);
+    atomic_store(&j->cancel, 1);
+    pthread_mutex_unlock(&j->err_lock);
+}
+
+int job_path(const char *root, const struct entry *e, char *buf, size_t n)
+{
+    size_t rl = strlen(root);
+    if (rl == 1 && root[0] == '/' && e->keylen)
+        rl = 0;
+    if (rl + e->keylen + 1 > n)
+        return ERR_TOO_LONG;
+    memcpy(buf, root, rl);
+    entry_key_copy(e, buf + rl, n - rl);
+    return ERR_OK;
+}
+
+int job_src_path(const struct job *j, const struct entry *e, char *buf, size_t n)
+{
+    return job_path(j->roots[e->root].base, e, buf, n);
+}
+
+int job_ensure_tmp_dir(struct job *j, struct errinfo *ei)
+{
+    if (atomic_load_explicit(&j->tmp_dir_ready, memory_order_acquire))
+        return ERR_OK;
+    int rc = ERR_OK;
+    pthread_mutex_lock(&j->mkdir_lock);
+    if (!atomic_load(&j->tmp_dir_ready)) {
+        rc = j->tfs->ops->mkdirs(j->tfs, j->tmp_dir, 0777, ei);
+        if (!rc)
+            atomic_store_explicit(&j->tmp_dir_ready, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&j->mkdir_lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------ progress */
+
+static bool progress_on(const struct job *j)
+{
+    if (j->o->progress == 1)
+        return true;
+    if (j->o->progress == 0)
+        return false;
+    return isatty(2);
+}
+
+static void human_bytes(double b, char *buf, size_t n)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int i = 0;
+    while (b >= 1024 && i < 5) {
+        b /= 1024;
+        i++;
+    }
+    snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
+}
+
+struct progress {
+    struct job *j;
+    pthread_t th;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
+};
+
+static void progress_print(struct job *j, bool final)
+{
+    static const char *names[] = {"listing", "copying", "committing", "done"};
+    double el = now_seconds() - j->t_start;
+    uint64_t files = atomic_load(&j->counters[C_COPY]) + atomic_load(&j->counters[C_SKIP]) +
+                     atomic_load(&j->counters[C_FAIL]);
+    uint64_t bytes = atomic_load(&j->progress_bytes);
+    double rate = el > 0 ? (double)bytes / el : 0;
+    char b1[32], b2[32], r[32], eta[32] = "-";
+    human_bytes((double)bytes, b1, sizeof b1);
+    human_bytes((double)j->plan_bytes, b2, sizeof b2);
+    human_bytes(rate, r, sizeof r);
+    if (rate > 0 && j->plan_bytes > bytes)
+        snprintf(eta, sizeof eta, "%.0fs", (double)(j->plan_bytes - bytes) / rate);
+    int ph = atomic_load(&j->phase);
+    pthread_mutex_lock(&j->err_lock);
+    fprintf(stderr, "\r\033[K[%s] files %" PRIu64 "/%" PRIu64 "  %s/%s  %s/s  ETA %s%s",
+            names[ph], files, j->plan_files, b1, b2, r, eta, final ? "\n" : "");
+    fflush(stderr);
+    pthread_mutex_unlock(&j->err_lock);
+}
+
+static void *progress_main(void *arg)
+{
+    struct progress *p = arg;
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 500000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
+        if (!p->stop)
+            progress_print(p->j, false);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+/* ------------------------------------------------------------- summary */
+
+static const char *const counter_display[C__COUNT] = {
+    [C_COPY] = "Files Copied",
+    [C_SKIP] = "Files Skipped",
+    [C_FAIL] = "Files Failed",
+    [C_DIR_COPY] = "Directories Copied",
+    [C_BYTESCOPIED] = "Bytes Copied",
+    [C_BYTESEXPECTED] = "Bytes Expected",
+    [C_BYTESSKIPPED] = "Bytes Skipped",
+    [C_BYTESFAILED] = "Bytes Failed",
+    [C_DELETED] = "Files Deleted",
+    [C_SLEEP_MS] = NULL,
+};
+static const char *const counter_key[C__COUNT] = {
+    [C_COPY] = "COPY", [C_SKIP] = "SKIP", [C_FAIL] = "FAIL", [C_DIR_COPY] = "DIR_COPY",
+    [C_BYTESCOPIED] = "BYTESCOPIED", [C_BYTESEXPECTED] = "BYTESEXPECTED",
+    [C_BYTESSKIPPED] = "BYTESSKIPPED", [C_BYTESFAILED] = "BYTESFAILED",
+    [C_DELETED] = "DELETED", [C_SLEEP_MS] = "SLEEP_TIME_MS",
+};
+
+static int cmp_display(const void *a, const void *b)
+{
+    return strcmp(counter_display[*(const int *)a], counter_display[*(const int *)b]);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void summary(struct job *j, int status, double dur)
+{
+    uint64_t c[C__COUNT];
+    for (int i = 0; i < C__COUNT; i++)
+        c[i] = atomic_load(&j->counters[i]);
+    double secs = dur < 1 ? 1 : dur;
+    uint64_t bw = (uint64_t)((double)c[C_BYTESCOPIED] / secs);
+    fprintf(stderr, "distcp: job %s%s in %.2f s\n", status ? "FAILED" : "SUCCEEDED",
+            j->o->dry_run ? " (dry run: nothing was written)" : "", dur);
+    fprintf(stderr, "\tDistCp Counters\n");
+    int order[C__COUNT], n = 0;
+    for (int i = 0; i < C__COUNT; i++)
+        if (counter_display[i])
+            order[n++] = i;
+    qsort(order, (size_t)n, sizeof *order, cmp_display);
+    fprintf(stderr, "\t\tBandwidth in Btyes=%" PRIu64 "\n", bw);
+    for (int k = 0; k < n; k++)
+        fprintf(stderr, "\t\t%s=%" PRIu64 "\n", counter_display[order[k]], c[order[k]]);
+    if (j->o->json) {
+        FILE *f = stdout;
+        fprintf(f, "{\"status\": \"%s\", \"exit_code\": %d, \"dry_run\": %s, \"duration_seconds\": %.3f, \"counters\": {",
+                status ? "FAILED" : "SUCCEEDED", status, j->o->dry_run ? "true" : "false", dur);
+        for (int i = 0; i < C__COUNT; i++)
+            fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", counter_key[i], c[i]);
+        fprintf(f, ", \"BANDWIDTH_IN_BYTES\": %" PRIu64 "}, \"errors\": [", bw);
+        for (size_t i = 0; i < j->nerrors; i++) {
+            if (i)
+                fputs(", ", f);
+            json_str(f, j->errors[i]);
+        }
+        fprintf(f, "], \"errors_total\": %zu}\n", j->nerrors_total);
+        fflush(f);
+    }
+}
+
+/* ------------------------------------------------------------ the job */
+
+static const char *cfg_get(void *ctx, const char *key)
+{
+    return options_def(ctx, key);
+}
+
+static int setup_filters(struct job *j)
+{
+    struct errinfo ei = {0};
+    const struct options *o = j->o;
+    if (!o->filters_file && o->nexcludes == 0)
+        return EXIT_OK;
+    j->filter = filter_new();
+    if (!j->filter) {
+        job_fail(j, EXIT_FAILURE, "out of memory");
+        return EXIT_FAILURE;
+    }
+    if (o->filters_file && filter_load_file(j->filter, o->filters_file, &ei)) {
+        job_fail(j, EXIT_FAILURE, "%s", ei.msg);
+        return EXIT_FAILURE;
+    }
+    for (size_t i = 0; i < o->nexcludes; i++)
+        if (filter_add(j->filter, o->excludes[i], &ei)) {
+            job_fail(j, EXIT_FAILURE, "%s", ei.msg);
+            return EXIT_FAILURE;
+        }
+    return EXIT_OK;
+}
+
+/* Where data and temp files go (B §6.1, §6.8). */
+static int setup_work(struct job *j)
+{
+    const struct options *o = j->o;
+    char buf[PATHMAX];
+    if (o->atomic) {
+        char *parent = path_parent(j->target);
+        const char *base = path_basename(j->target);
+        char *tmp = NULL;
+        if (o->tmp_dir) {
+            struct errinfo ei = {0};
+            struct be_fs *fs = NULL;
+            if (backend_open_uri(o->tmp_dir, &j->cfg, &fs, &tmp, &ei)) {
+                free(parent);
+                job_fail(j, EXIT_INVALID, "invalid -tmp '%s': %s", o->tmp_dir, ei.msg);
+                return EXIT_INVALID;
+            }
+            bool same = fs->ops == j->tfs->ops && !strcmp(fs->authority, j->tfs->authority);
+            backend_close(fs);
+            if (!same) {
+                job_fail(j, EXIT_FAILURE, "Work path %s and target path %s are in different file system",
+                         o->tmp_dir, o->target);
+                free(parent);
+                free(tmp);
+                return EXIT_FAILURE;
+            }
+        }
+        unsigned rnd = (unsigned)(now_seconds() * 1e6) ^ (unsigned)getpid();
+        snprintf(buf, sizeof buf, "%s/._WIP_%s%u", tmp ? (strcmp(tmp, "/") ? tmp : "") : (strcmp(parent, "/") ? parent : ""),
+                 base, rnd % 1000000000u);
+        free(parent);
+        free(tmp);
+        j->work = strdup(buf);
+    } else {
+        j->work = strdup(j->target);
+    }
+    if (!j->work)
+        return EXIT_FAILURE;
+    /* temp files: the top-level work dir; for a single file copied onto the
+     * work path itself, its parent */
+    bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR &&
+                       !strcmp(j->roots[0].base, j->roots[0].path);
+    j->tmp_dir = single_file ? path_parent(j->work) : strdup(j->work);
+    return j->tmp_dir ? EXIT_OK : EXIT_FAILURE;
+}
+
+/* Remove the private work area (only our spill files live there). */
+static void remove_tree_local(const char *path)
+{
+    struct be_fs *fs = NULL;
+    char *p = NULL;
+    struct be_config cfg = {0};
+    if (backend_open_uri(path, &cfg, &fs, &p, NULL) == ERR_OK) {
+        fs->ops->remove(fs, p, true, NULL);
+        backend_close(fs);
+    }
+    free(p);
+}
+
+int job_run(struct options *o)
+{
+    struct job jb;
+    struct job *j = &jb;
+    int status = EXIT_OK;
+    struct progress prog = {0};
+    bool prog_started = false;
+    memset(j, 0, sizeof *j);
+    j->o = o;
+    j->t_start = now_seconds();
+    j->cfg.get = cfg_get;
+    j->cfg.ctx = o;
+    pthread_mutex_init(&j->err_lock, NULL);
+    pthread_mutex_init(&j->out_lock, NULL);
+    pthread_mutex_init(&j->mkdir_lock, NULL);
+    gethostname(j->host, sizeof j->host - 1);
+    if (!j->host[0])
+        strcpy(j->host, "localhost");
+    srand((unsigned)getpid() ^ (unsigned)(j->t_start * 1e6));
+
+    if (o->bandwidth_set && !isfinite(o->bandwidth_mb))
+        o->bandwidth_set = false;   /* -bandwidth Infinity: no limit */
+
+    /* the private work area (Hadoop's meta folder), always removed at the end */
+    const char *tmpd = getenv("TMPDIR");
+    snprintf(j->workdir, sizeof j->workdir, "%s/distcp-meta-XXXXXX", tmpd && *tmpd ? tmpd : "/tmp");
+    if (!mkdtemp(j->workdir)) {
+        fprintf(stderr, "distcp: cannot create the private work area '%s': %s\n", j->workdir, strerror(errno));
+        j->workdir[0] = 0;
+        status = EXIT_FAILURE;
+        goto out;
+    }
+    if (o->dry_run && !o->json)
+        j->dry_out = stdout;
+    if ((status = setup_filters(j)))
+        goto out;
+    atomic_store(&j->phase, PHASE_LISTING);
+    if (progress_on(j)) {
+        prog.j = j;
+        pthread_mutex_init(&prog.lock, NULL);
+        pthread_cond_init(&prog.cond, NULL);
+        prog_started = pthread_create(&prog.th, NULL, progress_main, &prog) == 0;
+    }
+    if ((status = listing_prepare(j)))
+        goto out;
+    if ((o->preserve & (PRESERVE_R | PRESERVE_B | PRESERVE_C)) && !(j->tfs->ops->caps & BE_CAP_BLOCKS)) {
+        char l[8] = "";
+        if (o->preserve & PRESERVE_R) strcat(l, "r");
+        if (o->preserve & PRESERVE_B) strcat(l, "b");
+        if (o->preserve & PRESERVE_C) strcat(l, "c");
+        fprintf(stderr, "distcp: -p%s: not applicable to this store (%s has no replication, block size or checksum type); ignored\n",
+                l, j->tfs->ops->name);
+    }
+    if ((status = setup_work(j)))
+        goto out;
+    /* -log: per-worker text logs (B §6.7) */
+    if (o->log_dir) {
+        struct errinfo ei = {0};
+        struct be_fs *fs = NULL;
+        char *p = NULL;
+        if (backend_open_uri(o->log_dir, &j->cfg, &fs, &p, &ei) || strcmp(fs->ops->name, "local") ||
+            fs->ops->mkdirs(fs, p, 0777, &ei)) {
+            job_fail(j, EXIT_FAILURE, "cannot use -log dir '%s': %s", o->log_dir,
+                     ei.msg[0] ? ei.msg : "only local directories are supported");
+            backend_close(fs);
+            free(p);
+            status = EXIT_FAILURE;
+            goto out;
+        }
+        backend_close(fs);
+        j->log_dir = p;
+    }
+    commit_clean_stray(j);
+    if ((status = listing_build(j)))
+        goto out;
+    if (o->atomic && !o->dry_run) {
+        /* the WIP dir exists from the start so that an empty copy commits too */
+        struct errinfo ei = {0};
+        bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR;
+        if (!single_file && j->tfs->ops->mkdirs(j->tfs, j->work, 0777, &ei)) {
+            job_fail(j, EXIT_FAILURE, "cannot create the work dir for -atomic: %s", ei.msg);
+            status = EXIT_FAILURE;
+            goto out;
+        }
+    }
+    atomic_store(&j->phase, PHASE_COPYING);
+    if ((status = copy_run(j)))
+        goto out;
+    atomic_store(&j->phase, PHASE_COMMITTING);
+    status = commit_run(j);
+out:
+    if (!status)
+        status = j->first_exit;
+    atomic_store(&j->phase, PHASE_DONE);
+    if (prog_started) {
+        pthread_mutex_lock(&prog.lock);
+        prog.stop = true;
+        pthread_cond_signal(&prog.cond);
+        pthread_mutex_unlock(&prog.lock);
+        pthread_join(prog.th, NULL);
+        progress_print(j, true);
+    }
+    summary(j, status, now_seconds() - j->t_start);
+    if (j->workdir[0])
+        remove_tree_local(j->workdir);
+    sorter_free(j->plan);
+    filter_free(j->filter);
+    for (size_t i = 0; i < j->nroots; i++) {
+        free(j->roots[i].path);
+        free(j->roots[i].display);
+        free(j->roots[i].base);
+    }
+    free(j->roots);
+    for (size_t i = 0; i < j->nfs; i++)
+        backend_close(j->fs_list[i]);
+    free(j->fs_list);
+    for (size_t i = 0; i < j->nerrors; i++)
+        free(j->errors[i]);
+    free(j->errors);
+    free(j->target);
+    free(j->work);
+    free(j->tmp_dir);
+    free(j->log_dir);
+    pthread_mutex_destroy(&j->err_lock);
+    pthread_mutex_destroy(&j->out_lock);
+    pthread_mutex_destroy(&j->mkdir_lock);
+    return status;
+}

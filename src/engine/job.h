@@ -1,0 +1,126 @@
+/* job.h - one copy job: its options, stores, source roots, plan, counters.
+ *
+ * Phases (spec B §0): parse (cmd/) → list (listing.c) → plan (sorter) →
+ * copy (copy.c, workers through workq.h) → commit (commit.c) → report
+ * (report.c). job_run() drives them and returns the process exit status.
+ *
+ * Threading: the job struct is built by the main thread before workers
+ * start; workers read it and update only their own `struct wstate` and the
+ * atomic fields marked so below. */
+#ifndef DISTCP_JOB_H
+#define DISTCP_JOB_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "backend/backend.h"
+#include "engine/entry.h"
+#include "engine/options.h"
+
+struct filter;
+
+/* Hadoop's counters (spec B §5.2) plus DELETED. */
+enum counter {
+    C_COPY, C_SKIP, C_FAIL, C_DIR_COPY, C_BYTESCOPIED, C_BYTESEXPECTED,
+    C_BYTESSKIPPED, C_BYTESFAILED, C_DELETED, C_SLEEP_MS, C__COUNT
+};
+
+/* Exit statuses as the shell sees them (spec B §12). */
+enum {
+    EXIT_OK = 0,
+    EXIT_INVALID = 255,       /* -1 */
+    EXIT_DUPLICATE = 254,     /* -2 */
+    EXIT_ACL = 253,           /* -3 */
+    EXIT_XATTR = 252,         /* -4 */
+    EXIT_FAILURE = 25,        /* -999 */
+};
+
+struct source_root {
+    char *path;          /* source path inside its store */
+    char *display;       /* as shown to users */
+    char *base;          /* base B: entries map to target + (path - base) */
+    struct be_fs *fs;    /* borrowed from job->fs_list */
+    struct be_stat st;
+};
+
+struct job {
+    struct options *o;
+    uint64_t id;                 /* for temp names */
+    char host[64];
+
+    /* stores */
+    struct be_fs **fs_list;      /* every store opened (owned) */
+    size_t nfs;
+    struct be_config cfg;
+
+    /* sources */
+    struct source_root *roots;
+    size_t nroots;
+
+    /* target */
+    struct be_fs *tfs;           /* borrowed from fs_list */
+    char *target;                /* final target path */
+    char *work;                  /* where data goes: target, or the -atomic WIP dir */
+    char *tmp_dir;               /* where temp files go (Hadoop's work path) */
+    bool target_exists, target_is_dir, target_is_file;
+    bool target_root_is_file;    /* overwrite mode for the single-file case (B §5.1) */
+    bool contents_update;        /* -update or -overwrite */
+    atomic_int tmp_dir_ready;    /* temp dir created (lazily) */
+    pthread_mutex_t mkdir_lock;
+
+    struct filter *filter;       /* NULL when no filters */
+    char workdir[4096];          /* private work area (spill files, logs) */
+
+    struct sorter *plan;         /* the sorted source listing */
+    uint64_t plan_files, plan_dirs, plan_bytes;
+
+    /* workers */
+    int nworkers;
+    void *workq_ctx;             /* the copy phase's run state (copy.c) */
+    _Atomic uint64_t counters[C__COUNT]; /* summed live (progress reads them) */
+    _Atomic uint64_t progress_bytes;     /* bytes moved so far, retries included */
+    atomic_int failed;           /* a non-ignorable failure happened */
+    atomic_int cancel;           /* stop dispatching */
+    int first_exit;              /* exit status of the first fatal failure */
+    char first_error[2048];
+    pthread_mutex_t err_lock;
+    char **errors;               /* up to 100 messages for --json */
+    size_t nerrors;
+    size_t nerrors_total;
+
+    /* logs */
+    char *log_dir;               /* -log dir, or a private one */
+    FILE *dry_out;               /* --dry-run action lines (stdout) */
+    pthread_mutex_t out_lock;
+
+    /* phase for progress */
+    _Atomic int phase;           /* enum job_phase */
+    double t_start;
+    unsigned not_applicable;     /* -p letters that do not apply to the target store */
+};
+
+enum job_phase { PHASE_LISTING, PHASE_COPYING, PHASE_COMMITTING, PHASE_DONE };
+
+/* Run a parsed copy job to completion; returns the exit status. */
+int job_run(struct options *o);
+
+/* Shared helpers used across engine modules ----------------------------- */
+double now_seconds(void);
+/* Record a failure message (printed on stderr, kept for --json). */
+void job_error(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Mark the job failed with exit status `status` and message; first one wins. */
+void job_fail(struct job *j, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static inline void job_count(struct job *j, enum counter c, uint64_t v)
+{
+    atomic_fetch_add_explicit(&j->counters[c], v, memory_order_relaxed);
+}
+/* Build "<root>/<key>" in buf ('/' form); returns ERR_TOO_LONG if it does not fit. */
+int job_path(const char *root, const struct entry *e, char *buf, size_t n);
+/* Source path of an entry. */
+int job_src_path(const struct job *j, const struct entry *e, char *buf, size_t n);
+/* Make sure the temp dir exists (created on first use). */
+int job_ensure_tmp_dir(struct job *j, struct errinfo *ei);
+
+#endif

@@ -1,0 +1,819 @@
+/* listing.c - source expansion, input checks (B §2.3), target path rules
+ * (B §3), the parallel walk into per-thread sorters, filters (B §4) and the
+ * duplicate check (B §3.1).
+ *
+ * The walk: a shared stack of directories to list, N threads popping from
+ * it; each thread lists one directory through the backend and adds each
+ * child to its own sorter (no shared state per entry), pushing child
+ * directories back on the stack. Termination: the stack is empty and no
+ * thread is busy. Filters do not prune traversal (B §4). */
+#include "engine/listing.h"
+
+#include "engine/decide.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/filter.h"
+#include "util/glob.h"
+#include "util/path.h"
+
+#define PATHMAX 8192
+
+/* ---------------------------------------------------------------- globs */
+
+struct strv {
+    char **v;
+    size_t n, cap;
+};
+
+static int strv_push(struct strv *s, char *str)
+{
+    if (!str)
+        return ERR_NOMEM;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 8;
+        char **v = realloc(s->v, nc * sizeof *v);
+        if (!v) {
+            free(str);
+            return ERR_NOMEM;
+        }
+        s->v = v;
+        s->cap = nc;
+    }
+    s->v[s->n++] = str;
+    return ERR_OK;
+}
+
+static void strv_free(struct strv *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct glob_ctx {
+    const struct glob *g;
+    const char *dir;
+    struct strv *out;
+    int rc;
+};
+
+static int glob_list_cb(void *arg, const char *name, size_t namelen,
+                        const struct be_stat *st)
+{
+    struct glob_ctx *c = arg;
+    (void)st;
+    if (!glob_match(c->g, name, namelen))
+        return ERR_OK;
+    char *p = NULL;
+    if (asprintf(&p, "%s%s%.*s", c->dir, strcmp(c->dir, "/") ? "/" : "",
+                 (int)namelen, name) < 0)
+        return ERR_NOMEM;
+    return strv_push(c->out, p);
+}
+
+/* Expand one brace-free pattern path (absolute) component by component. */
+static int glob_one(struct be_fs *fs, const char *pattern, struct strv *out,
+                    struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    struct strv cur = {0}, next = {0};
+    char *copy = strdup(pattern);
+    char *save = NULL;
+    if (!copy || (rc = strv_push(&cur, strdup("/"))))
+        goto out;
+    for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+        if (!glob_has_magic(comp)) {
+            char *lit = glob_unescape(comp);
+            if (!lit) {
+                rc = ERR_NOMEM;
+                goto out;
+            }
+            for (size_t i = 0; i < cur.n; i++) {
+                char *p = NULL;
+                if (asprintf(&p, "%s%s%s", cur.v[i], strcmp(cur.v[i], "/") ? "/" : "", lit) < 0)
+                    p = NULL;
+                if ((rc = strv_push(&next, p))) {
+                    free(lit);
+                    goto out;
+                }
+            }
+            free(lit);
+        } else {
+            struct glob *g = NULL;
+            if ((rc = glob_compile(comp, &g, ei)))
+                goto out;
+            for (size_t i = 0; i < cur.n; i++) {
+                struct be_stat st;
+                if (fs->ops->stat(fs, cur.v[i], &st, NULL) || st.type != BE_DIR)
+                    continue;
+                size_t before = next.n;
+                struct glob_ctx c = {g, cur.v[i], &next, 0};
+                int lr = fs->ops->list(fs, cur.v[i], glob_list_cb, &c, ei);
+                if (lr && lr != ERR_NOT_FOUND && lr != ERR_NOT_DIR) {
+                    glob_free(g);
+                    rc = lr;
+                    goto out;
+                }
+                qsort(next.v + before, next.n - before, sizeof(char *), cmp_str);
+            }
+            glob_free(g);
+        }
+        strv_free(&cur);
+        cur = next;
+        memset(&next, 0, sizeof next);
+    }
+    for (size_t i = 0; i < cur.n; i++) {
+        struct be_stat st;
+        if (fs->ops->stat(fs, cur.v[i], &st, NULL) == ERR_OK) {
+            if ((rc = strv_push(out, cur.v[i])))
+                goto out;
+            cur.v[i] = NULL;
+        }
+    }
+out:
+    if (rc == ERR_NOMEM)
+        err_setx(ei, ERR_NOMEM, "out of memory expanding '%s'", pattern);
+    strv_free(&cur);
+    strv_free(&next);
+    free(copy);
+    return rc;
+}
+
+static int add_root(struct job *j, struct be_fs *fs, const char *path,
+                    const struct be_stat *st)
+{
+    struct source_root *r = realloc(j->roots, (j->nroots + 1) * sizeof *r);
+    if (!r)
+        return ERR_NOMEM;
+    j->roots = r;
+    r = &j->roots[j->nroots];
+    memset(r, 0, sizeof *r);
+    r->path = strdup(path);
+    char disp[PATHMAX];
+    backend_display(fs, path, disp, sizeof disp);
+    r->display = strdup(disp);
+    r->fs = fs;
+    r->st = *st;
+    if (!r->path || !r->display)
+        return ERR_NOMEM;
+    j->nroots++;
+    return ERR_OK;
+}
+
+static int job_open(struct job *j, const char *uri, struct be_fs **fs,
+                    char **path, struct errinfo *ei)
+{
+    int rc = backend_open_uri(uri, &j->cfg, fs, path, ei);
+    if (rc)
+        return rc;
+    struct be_fs **l = realloc(j->fs_list, (j->nfs + 1) * sizeof *l);
+    if (!l) {
+        backend_close(*fs);
+        free(*path);
+        return err_setx(ei, ERR_NOMEM, "out of memory");
+    }
+    j->fs_list = l;
+    j->fs_list[j->nfs++] = *fs;
+    return ERR_OK;
+}
+
+/* Expand one source argument (B §2.1): returns an exit status. */
+static int expand_source(struct job *j, const char *arg)
+{
+    struct errinfo ei = {0};
+    struct be_fs *fs = NULL;
+    char *path = NULL;
+    char **pats = NULL;
+    size_t npats = 0;
+    struct strv matches = {0};
+    int status = EXIT_OK;
+    int rc = job_open(j, arg, &fs, &path, &ei);
+    if (rc) {
+        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAILURE,
+                 "%s", ei.msg);
+        return j->first_exit;
+    }
+    if (!glob_has_magic(path)) {
+        struct be_stat st;
+        rc = fs->ops->stat(fs, path, &st, &ei);
+        if (rc == ERR_NOT_FOUND) {
+            job_fail(j, EXIT_INVALID, "%s doesn't exist", arg);
+            status = EXIT_INVALID;
+        } else if (rc) {
+            job_fail(j, EXIT_INVALID, "cannot read source '%s': %s", arg, ei.msg);
+            status = EXIT_INVALID;
+        } else if (add_root(j, fs, path, &st)) {
+            job_fail(j, EXIT_FAILURE, "out of memory");
+            status = EXIT_FAILURE;
+        }
+        goto out;
+    }
+    if ((rc = glob_expand_braces(path, &pats, &npats, &ei))) {
+        job_fail(j, EXIT_INVALID, "invalid glob '%s': %s", arg, ei.msg);
+        status = EXIT_INVALID;
+        goto out;
+    }
+    for (size_t i = 0; i < npats; i++) {
+        if ((rc = glob_one(fs, pats[i], &matches, &ei))) {
+            job_fail(j, rc == ERR_INVAL ? EXIT_INVALID : EXIT_FAILURE,
+                     "cannot expand '%s': %s", arg, ei.msg);
+            status = j->first_exit;
+            goto out;
+        }
+    }
+    if (matches.n == 0) {
+        job_fail(j, EXIT_INVALID, "%s doesn't exist", arg);
+        status = EXIT_INVALID;
+        goto out;
+    }
+    for (size_t i = 0; i < matches.n; i++) {
+        struct be_stat st;
+        if (fs->ops->stat(fs, matches.v[i], &st, NULL))
+            continue;
+        if (add_root(j, fs, matches.v[i], &st)) {
+            job_fail(j, EXIT_FAILURE, "out of memory");
+            status = EXIT_FAILURE;
+            goto out;
+        }
+    }
+out:
+    glob_strv_free(pats, npats);
+    strv_free(&matches);
+    free(path);
+    return status;
+}
+
+/* -f list (B §2.2): one path per line, each globbed. */
+static int read_source_list(struct job *j, struct strv *out)
+{
+    struct errinfo ei = {0};
+    struct be_fs *fs = NULL;
+    char *path = NULL;
+    struct be_file *r = NULL;
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int status = EXIT_OK;
+    const size_t maxlen = 64u << 20;
+    int rc = job_open(j, j->o->source_list, &fs, &path, &ei);
+    if (!rc)
+        rc = fs->ops->open_read(fs, path, 0, &r, &ei);
+    while (!rc) {
+        if (cap - len < 65536) {
+            cap = cap ? cap * 2 : 131072;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                rc = err_setx(&ei, ERR_NOMEM, "out of memory");
+                break;
+            }
+            buf = nb;
+        }
+        size_t got = 0;
+        rc = fs->ops->read(r, buf + len, cap - len - 1, &got, &ei);
+        if (rc || got == 0)
+            break;
+        len += got;
+        if (len > maxlen) {
+            rc = err_setx(&ei, ERR_LIMIT, "source list '%s' is larger than 64 MiB", j->o->source_list);
+            break;
+        }
+    }
+    if (r)
+        fs->ops->close_read(r);
+    if (rc) {
+        job_fail(j, EXIT_FAILURE, "cannot read source list '%s': %s", j->o->source_list, ei.msg);
+        status = EXIT_FAILURE;
+        goto out;
+    }
+    size_t start = 0, lineno = 1;
+    for (size_t i = 0; i <= len; i++) {
+        if (i == len || buf[i] == '\n') {
+            if (i == len && start == len)
+                break;      /* no line after the last newline */
+            size_t e = i;
+            if (e > start && buf[e - 1] == '\r')
+                e--;
+            if (e == start) {
+                job_fail(j, EXIT_FAILURE, "source list '%s': line %zu: Can not create a Path from an empty string",
+                         j->o->source_list, lineno);
+                status = EXIT_FAILURE;
+                goto out;
+            }
+            char *line = strndup(buf + start, e - start);
+            if (!line || strv_push(out, line)) {
+                job_fail(j, EXIT_FAILURE, "out of memory");
+                status = EXIT_FAILURE;
+                goto out;
+            }
+            start = i + 1;
+            lineno++;
+        }
+    }
+out:
+    free(buf);
+    free(path);
+    return status;
+}
+
+/* ------------------------------------------------------------ prepare */
+
+int listing_prepare(struct job *j)
+{
+    struct options *o = j->o;
+    struct errinfo ei = {0};
+    struct strv list = {0};
+    int status = EXIT_OK;
+    char *tpath = NULL;
+
+    /* target store and probe (B §3: probed once) */
+    int rc = job_open(j, o->target, &j->tfs, &tpath, &ei);
+    if (rc) {
+        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAILURE, "%s", ei.msg);
+        status = j->first_exit;
+        goto out;
+    }
+    j->target = tpath;
+    tpath = NULL;
+    struct be_stat tst;
+    rc = j->tfs->ops->stat(j->tfs, j->target, &tst, &ei);
+    if (rc == ERR_OK) {
+        j->target_exists = true;
+        j->target_is_dir = tst.type == BE_DIR;
+        j->target_is_file = !j->target_is_dir;
+    } else if (rc != ERR_NOT_FOUND) {
+        job_fail(j, EXIT_FAILURE, "cannot read target: %s", ei.msg);
+        status = EXIT_FAILURE;
+        goto out;
+    }
+
+    /* sources */
+    if (o->source_list) {
+        if ((status = read_source_list(j, &list)))
+            goto out;
+        for (size_t i = 0; i < list.n; i++)
+            if ((status = expand_source(j, list.v[i])))
+                goto out;
+    } else {
+        for (size_t i = 0; i < o->nsources; i++)
+            if ((status = expand_source(j, o->sources[i])))
+                goto out;
+    }
+    if (j->nroots == 0) {
+        job_fail(j, EXIT_INVALID, "no source paths");
+        status = EXIT_INVALID;
+        goto out;
+    }
+
+    /* input checks (B §2.3) */
+    if (o->atomic && j->target_exists) {
+        job_fail(j, EXIT_INVALID, "Target path for atomic-commit already exists: %s. "
+                 "Cannot atomic-commit to pre-existing target-path.", o->target);
+        status = EXIT_INVALID;
+        goto out;
+    }
+    if (j->target_is_file) {
+        if (j->nroots != 1) {
+            job_fail(j, EXIT_INVALID, "Multiple source being copied to a file: %s", o->target);
+            status = EXIT_INVALID;
+            goto out;
+        }
+        if (j->roots[0].st.type == BE_DIR) {
+            job_fail(j, EXIT_INVALID, "Cannot copy %s, which is not a file to %s",
+                     j->roots[0].display, o->target);
+            status = EXIT_INVALID;
+            goto out;
+        }
+    }
+    unsigned tcaps = j->tfs->ops->caps;
+    if ((o->preserve & PRESERVE_A) && (!(tcaps & BE_CAP_ACL) || !j->roots[0].fs->ops->getattrs)) {
+        char d[PATHMAX];
+        backend_display(j->tfs, "/", d, sizeof d);
+        job_fail(j, EXIT_ACL, "ACLs not supported for file system: %s", d);
+        status = EXIT_ACL;
+        goto out;
+    }
+    if ((o->preserve & PRESERVE_X) && (!(tcaps & BE_CAP_XATTR) || !j->roots[0].fs->ops->getattrs)) {
+        char d[PATHMAX];
+        backend_display(j->tfs, "/", d, sizeof d);
+        job_fail(j, EXIT_XATTR, "XAttrs not supported for file system: %s", d);
+        status = EXIT_XATTR;
+        goto out;
+    }
+    if (o->blocks_per_chunk > 0 && !(tcaps & BE_CAP_PARALLEL_WRITE)) {
+        job_fail(j, EXIT_INVALID, "-blocksperchunk is not supported since the target file system doesn't support concat.");
+        status = EXIT_INVALID;
+        goto out;
+    }
+
+    /* bases (B §3) */
+    bool U = o->update || o->overwrite;
+    bool texists = o->atomic ? false : j->target_exists;
+    bool tisdir = o->atomic ? false : j->target_is_dir;
+    j->contents_update = U;
+    for (size_t i = 0; i < j->nroots; i++) {
+        struct source_root *r = &j->roots[i];
+        bool use_self = decide_base_is_self((unsigned)j->nroots, r->st.type == BE_DIR,
+                                            !strcmp(r->path, "/"), texists, tisdir, U);
+        r->base = use_self ? strdup(r->path) : path_parent(r->path);
+        if (!r->base) {
+            job_fail(j, EXIT_FAILURE, "out of memory");
+            status = EXIT_FAILURE;
+            goto out;
+        }
+    }
+    /* single file to an existing file: overwrite mode (B §5.1) */
+    j->target_root_is_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR && j->target_is_file;
+out:
+    strv_free(&list);
+    free(tpath);
+    return status;
+}
+
+/* --------------------------------------------------------------- walk */
+
+struct wdir {
+    uint32_t root;
+    char *path;        /* directory to list */
+    char *key;         /* its key ('/' form) */
+};
+
+struct walk {
+    struct job *j;
+    struct be_fs *fs_override;   /* target walk: one fs, root 0 */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct wdir *stack;
+    size_t n, cap;
+    int busy;
+    int rc;                       /* first error */
+    struct errinfo ei;
+    bool done;
+    size_t nthreads;
+    struct sorter **sorters;
+    const char *qprefix;          /* qualified prefix for filters ("file:") */
+};
+
+struct wthread {
+    struct walk *w;
+    struct sorter *s;
+    uint32_t root;
+    const char *dirpath;
+    const char *dirkey;
+    size_t dirkeylen;
+    struct be_fs *fs;
+    char *buf;          /* scratch for paths */
+};
+
+static int walk_push(struct walk *w, uint32_t root, const char *path, const char *key)
+{
+    struct wdir d = {root, strdup(path), strdup(key)};
+    if (!d.path || !d.key) {
+        free(d.path);
+        free(d.key);
+        return ERR_NOMEM;
+    }
+    pthread_mutex_lock(&w->lock);
+    if (w->n == w->cap) {
+        size_t nc = w->cap ? w->cap * 2 : 256;
+        struct wdir *s = realloc(w->stack, nc * sizeof *s);
+        if (!s) {
+            pthread_mutex_unlock(&w->lock);
+            free(d.path);
+            free(d.key);
+            return ERR_NOMEM;
+        }
+        w->stack = s;
+        w->cap = nc;
+    }
+    w->stack[w->n++] = d;
+    pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    return ERR_OK;
+}
+
+static bool excluded(struct walk *w, const char *path, size_t len)
+{
+    const struct filter *f = w->j->filter;
+    if (!f)
+        return false;
+    if (filter_excludes(f, path, len))
+        return true;
+    char q[PATHMAX + 64];
+    int n = snprintf(q, sizeof q, "%s%s", w->qprefix, path);
+    return n > 0 && (size_t)n < sizeof q && filter_excludes(f, q, (size_t)n);
+}
+
+static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_stat *st)
+{
+    struct wthread *t = arg;
+    struct walk *w = t->w;
+    char *buf = t->buf;
+    int rc;
+    if (namelen == 0 || memchr(name, '/', namelen) ||
+        (namelen == 1 && name[0] == '.') || (namelen == 2 && name[0] == '.' && name[1] == '.')) {
+        char d[PATHMAX];
+        backend_display(t->fs, t->dirpath, d, sizeof d);
+        return err_setx(&w->ei, ERR_UNSAFE_PATH, "listing of '%s' returned an unsafe name '%.*s'",
+                        d, (int)namelen, name);
+    }
+    size_t dl = strlen(t->dirpath);
+    if (dl + 1 + namelen + 1 > PATHMAX || t->dirkeylen + 1 + namelen > ENTRY_KEY_MAX)
+        return err_setx(&w->ei, ERR_NAME_TOO_LONG, "path too long below '%s'", t->dirpath);
+    /* full source path */
+    memcpy(buf, t->dirpath, dl);
+    size_t pl = dl;
+    if (!(dl == 1 && buf[0] == '/'))
+        buf[pl++] = '/';
+    memcpy(buf + pl, name, namelen);
+    pl += namelen;
+    buf[pl] = 0;
+    /* key */
+    char *key = buf + PATHMAX;
+    memcpy(key, t->dirkey, t->dirkeylen);
+    key[t->dirkeylen] = '/';
+    memcpy(key + t->dirkeylen + 1, name, namelen);
+    size_t kl = t->dirkeylen + 1 + namelen;
+    key[kl] = 0;
+    if (!excluded(w, buf, pl)) {
+        if ((rc = sorter_add(t->s, st, t->root, key, kl, 0, &w->ei)))
+            return rc;
+    }
+    if (st->type == BE_DIR) {
+        if (walk_push(w, t->root, buf, key))
+            return err_setx(&w->ei, ERR_NOMEM, "out of memory");
+    }
+    return ERR_OK;
+}
+
+static void *walk_main(void *arg)
+{
+    struct wthread *t = arg;
+    struct walk *w = t->w;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        while (w->n == 0 && !w->done && w->busy > 0)
+            pthread_cond_wait(&w->cond, &w->lock);
+        if (w->done || (w->n == 0 && w->busy == 0)) {
+            w->done = true;
+            pthread_cond_broadcast(&w->cond);
+            pthread_mutex_unlock(&w->lock);
+            break;
+        }
+        struct wdir d = w->stack[--w->n];
+        w->busy++;
+        pthread_mutex_unlock(&w->lock);
+
+        struct errinfo ei = {0};
+        struct be_fs *fs = w->fs_override ? w->fs_override : w->j->roots[d.root].fs;
+        t->root = d.root;
+        t->dirpath = d.path;
+        t->dirkey = d.key;
+        t->dirkeylen = strlen(d.key);
+        t->fs = fs;
+        int rc = ERR_OK;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            /* B §10: each listStatus is retried up to 3 times */
+            rc = fs->ops->list(fs, d.path, walk_cb, t, &ei);
+            if (!rc || err_class_of(rc) != ERRC_RETRY || w->ei.code)
+                break;
+            usleep(200000u << attempt);
+        }
+        pthread_mutex_lock(&w->lock);
+        w->busy--;
+        if (rc && !w->rc) {
+            w->rc = rc;
+            if (!w->ei.code || w->ei.code != rc)
+                w->ei = ei;
+            w->done = true;
+        }
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        free(d.path);
+        free(d.key);
+    }
+    return NULL;
+}
+
+static size_t sorter_mem(void)
+{
+    const char *e = getenv("DISTCP_SORT_MEM_MB");
+    long mb = e ? atol(e) : 128;
+    if (mb < 1)
+        mb = 1;
+    return (size_t)mb << 20;
+}
+
+/* Walk the queued dirs with n threads into sorters merged into `into`. */
+static int walk_run(struct walk *w, struct sorter *into, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    size_t n = w->nthreads;
+    pthread_t *th = calloc(n, sizeof *th);
+    struct wthread *ts = calloc(n, sizeof *ts);
+    size_t started = 0;
+    if (!th || !ts) {
+        rc = err_setx(ei, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    size_t per = sorter_mem() / n;
+    for (size_t i = 0; i < n; i++) {
+        ts[i].w = w;
+        ts[i].s = sorter_new(w->j->workdir, per);
+        ts[i].buf = malloc(PATHMAX * 2 + 8);
+        if (!ts[i].s || !ts[i].buf) {
+            rc = err_setx(ei, ERR_NOMEM, "out of memory");
+            goto out;
+        }
+    }
+    for (; started < n; started++)
+        if (pthread_create(&th[started], NULL, walk_main, &ts[started])) {
+            rc = err_setx(ei, ERR_NOMEM, "cannot start listing threads");
+            pthread_mutex_lock(&w->lock);
+            w->done = true;
+            pthread_cond_broadcast(&w->cond);
+            pthread_mutex_unlock(&w->lock);
+            break;
+        }
+out:
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    if (!rc && w->rc) {
+        rc = w->rc;
+        *ei = w->ei;
+    }
+    for (size_t i = 0; ts && i < n; i++) {
+        if (!rc && ts[i].s)
+            rc = sorter_absorb(into, ts[i].s, ei);
+        sorter_free(ts[i].s);
+        free(ts[i].buf);
+    }
+    pthread_mutex_lock(&w->lock);
+    for (size_t i = 0; i < w->n; i++) {
+        free(w->stack[i].path);
+        free(w->stack[i].key);
+    }
+    w->n = 0;
+    pthread_mutex_unlock(&w->lock);
+    free(w->stack);
+    w->stack = NULL;
+    free(th);
+    free(ts);
+    return rc;
+}
+
+static size_t list_threads(const struct job *j)
+{
+    const struct options *o = j->o;
+    if (o->use_iterator)
+        return 1;
+    int n = o->list_threads;
+    /* Hadoop's default is 1 thread; the result never depends on it (B §10),
+     * so when not given explicitly we use a few. */
+    bool given = n > 1 || options_def(o, "distcp.liststatus.threads");
+    if (!given)
+        n = 8;
+    return n < 1 ? 1 : (size_t)n;
+}
+
+static void qualified_prefix(struct be_fs *fs, char *buf, size_t n)
+{
+    backend_qualified(fs, "/", buf, n);
+    size_t l = strlen(buf);
+    if (l && buf[l - 1] == '/')
+        buf[l - 1] = 0;
+}
+
+int listing_build(struct job *j)
+{
+    struct errinfo ei = {0};
+    struct walk w;
+    char qp[512];
+    int rc = ERR_OK;
+    memset(&w, 0, sizeof w);
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    w.j = j;
+    w.nthreads = list_threads(j);
+    j->plan = sorter_new(j->workdir, sorter_mem());
+    if (!j->plan) {
+        job_fail(j, EXIT_FAILURE, "out of memory");
+        goto out;
+    }
+    qualified_prefix(j->roots[0].fs, qp, sizeof qp);
+    w.qprefix = qp;
+    bool U = j->contents_update;
+    for (size_t i = 0; i < j->nroots; i++) {
+        struct source_root *r = &j->roots[i];
+        size_t bl = strlen(r->base);
+        const char *key = r->path + (strcmp(r->base, "/") ? bl : 0);
+        if (!strcmp(r->base, r->path))
+            key = "";
+        size_t kl = strlen(key);
+        bool root_entry = kl == 0;
+        if (!(root_entry && r->st.type == BE_DIR && !decide_list_root(U, j->o->update_root))) {
+            if (!excluded(&w, r->path, strlen(r->path)) &&
+                (rc = sorter_add(j->plan, &r->st, (uint32_t)i, key, kl, ENTRY_F_ROOT, &ei)))
+                goto fail;
+        }
+        if (r->st.type == BE_DIR && (rc = walk_push(&w, (uint32_t)i, r->path, key))) {
+            err_setx(&ei, ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    if ((rc = walk_run(&w, j->plan, &ei)))
+        goto fail;
+    if ((rc = sorter_finish(j->plan, &ei)))
+        goto fail;
+
+    /* duplicates (B §3.1) and totals */
+    {
+        struct plan_iter *it = plan_iter_new(j->plan, &ei);
+        if (!it) {
+            rc = ei.code ? ei.code : ERR_NOMEM;
+            goto fail;
+        }
+        char *prev = malloc(sizeof(struct entry) + ENTRY_KEY_MAX + 8);
+        bool have_prev = false;
+        const struct entry *e;
+        int err = 0;
+        while ((e = plan_iter_next(it, &err))) {
+            if (have_prev && entry_cmp((const struct entry *)prev, e) == 0) {
+                char a[PATHMAX], b[PATHMAX];
+                job_src_path(j, (const struct entry *)prev, a, sizeof a);
+                job_src_path(j, e, b, sizeof b);
+                plan_iter_free(it);
+                free(prev);
+                job_fail(j, EXIT_DUPLICATE, "File %s and %s would cause duplicates. Aborting", a, b);
+                goto out;
+            }
+            if (e->type == BE_DIR)
+                j->plan_dirs++;
+            else {
+                j->plan_files++;
+                j->plan_bytes += e->size;
+            }
+            memcpy(prev, e, entry_size(e));
+            have_prev = true;
+        }
+        plan_iter_free(it);
+        free(prev);
+        if (err) {
+            rc = err;
+            err_setx(&ei, err, "cannot read the listing");
+            goto fail;
+        }
+    }
+    goto out;
+fail:
+    job_fail(j, EXIT_FAILURE, "listing failed: %s", ei.msg[0] ? ei.msg : err_str(rc));
+out:
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    return j->first_exit;
+}
+
+int listing_walk_target(struct job *j, struct be_fs *fs, const char *root_path,
+                        struct sorter **out, struct errinfo *ei)
+{
+    struct walk w;
+    char qp[512];
+    int rc;
+    memset(&w, 0, sizeof w);
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    w.j = j;
+    w.fs_override = fs;
+    w.nthreads = list_threads(j);
+    qualified_prefix(fs, qp, sizeof qp);
+    w.qprefix = qp;
+    struct sorter *s = sorter_new(j->workdir, sorter_mem());
+    if (!s) {
+        rc = err_setx(ei, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = walk_push(&w, 0, root_path, ""))) {
+        err_setx(ei, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = walk_run(&w, s, ei)))
+        goto out;
+    if ((rc = sorter_finish(s, ei)))
+        goto out;
+    *out = s;
+    s = NULL;
+out:
+    sorter_free(s);
+    pthread_mutex_destroy(&w.lock);
+    pthread_cond_destroy(&w.cond);
+    return rc;
+}
