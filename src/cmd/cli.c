@@ -196,15 +196,10 @@ static bool classify(const char *t, struct tok *tk)
         return true;
     if (two)
         return false;
-    if (name[0] == 'm') {
-        const char *r = name + 1;
-        if (*r == '+' || *r == '-')
-            r++;
-        if (!isdigit((unsigned char)*r))
-            return false;
-    } else if (name[0] != 'p' && name[0] != 'D') {
+    /* Hadoop (commons-cli) splits "-mXYZ" into -m XYZ, so "-mabc" reports
+     * "Number of maps is invalid: abc" as Hadoop does. */
+    if (name[0] != 'm' && name[0] != 'p' && name[0] != 'D')
         return false;
-    }
     tk->def = lookup((char[]){name[0], '\0'});
     tk->attached = name + 1;
     return true;
@@ -653,7 +648,7 @@ static int check_preserve(const struct pstate *st, struct options *o, char *err,
         const char *hit = c ? strchr(letters, c) : NULL;
 
         if (!hit) {
-            seterr(err, errlen, "No attribute for %c", c);
+            seterr(err, errlen, "No attribute for %c", *v);   /* as given, like Hadoop */
             return CLI_ERROR;
         }
         o->preserve |= bits[hit - letters];

@@ -70,11 +70,14 @@ struct dellist {
     size_t n;
 };
 
+/* Records: a uint16_t length, then the key bytes (stored form, '\0'
+ * separators: never use string functions on them). */
 static int dellist_add(struct dellist *d, const char *key, size_t len)
 {
-    if (d->used + len + 1 > d->cap) {
+    uint16_t l = (uint16_t)len;
+    if (d->used + len + sizeof l > d->cap) {
         size_t nc = d->cap ? d->cap * 2 : 65536;
-        while (nc < d->used + len + 1)
+        while (nc < d->used + len + sizeof l)
             nc *= 2;
         char *b = realloc(d->buf, nc);
         if (!b)
@@ -82,9 +85,9 @@ static int dellist_add(struct dellist *d, const char *key, size_t len)
         d->buf = b;
         d->cap = nc;
     }
-    memcpy(d->buf + d->used, key, len);
-    d->buf[d->used + len] = 0;
-    d->used += len + 1;
+    memcpy(d->buf + d->used, &l, sizeof l);
+    memcpy(d->buf + d->used + sizeof l, key, len);
+    d->used += len + sizeof l;
     d->n++;
     return ERR_OK;
 }
@@ -135,8 +138,8 @@ static int do_delete(struct job *j)
     size_t last_len = 0;
     bool have_last = false;
     if (!last_deleted) {
-        job_fail(j, EXIT_FAILURE, "out of memory");
-        return EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "out of memory");
+        return EXIT_FAIL;
     }
     if (!j->target_exists && !j->o->dry_run) {
         /* the target was created by this run: nothing can be missing at source */
@@ -145,15 +148,15 @@ static int do_delete(struct job *j)
     if (j->tfs->ops->stat(j->tfs, j->target, &st, NULL) || st.type != BE_DIR)
         goto out;
     if ((rc = listing_walk_target(j, j->tfs, j->target, &ts, &ei))) {
-        job_fail(j, EXIT_FAILURE, "cannot list the target for -delete: %s", ei.msg);
-        status = EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "cannot list the target for -delete: %s", ei.msg);
+        status = EXIT_FAIL;
         goto out;
     }
     si = plan_iter_new(j->plan, &ei);
     ti = plan_iter_new(ts, &ei);
     if (!si || !ti) {
-        job_fail(j, EXIT_FAILURE, "%s", ei.msg);
-        status = EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "%s", ei.msg);
+        status = EXIT_FAIL;
         goto out;
     }
     {
@@ -161,8 +164,8 @@ static int do_delete(struct job *j)
         /* the source iterator's record buffer is reused: keep a copy */
         char *scopy = malloc(sizeof(struct entry) + ENTRY_KEY_MAX + 8);
         if (!scopy) {
-            job_fail(j, EXIT_FAILURE, "out of memory");
-            status = EXIT_FAILURE;
+            job_fail(j, EXIT_FAIL, "out of memory");
+            status = EXIT_FAIL;
             goto out;
         }
         if (s)
@@ -184,8 +187,8 @@ static int do_delete(struct job *j)
                 continue;   /* another run's temp file: never ours to delete */
             if (dellist_add(&dl, entry_key(t), t->keylen)) {
                 free(scopy);
-                job_fail(j, EXIT_FAILURE, "out of memory");
-                status = EXIT_FAILURE;
+                job_fail(j, EXIT_FAIL, "out of memory");
+                status = EXIT_FAIL;
                 goto out;
             }
             memcpy(last_deleted, entry_key(t), t->keylen);
@@ -195,25 +198,31 @@ static int do_delete(struct job *j)
         free(scopy);
     }
     if (err) {
-        job_fail(j, EXIT_FAILURE, "cannot read listings for -delete: %s", err_str(err));
-        status = EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "cannot read listings for -delete: %s", err_str(err));
+        status = EXIT_FAIL;
         goto out;
     }
     if (j->o->max_delete >= 0 && (long long)dl.n > j->o->max_delete) {
-        job_fail(j, EXIT_FAILURE, "refusing to delete %zu entries from %s: more than --max-delete %lld; nothing was deleted",
+        job_fail(j, EXIT_FAIL, "refusing to delete %zu entries from %s: more than --max-delete %lld; nothing was deleted",
                  dl.n, j->o->target, j->o->max_delete);
-        status = EXIT_FAILURE;
+        status = EXIT_FAIL;
         goto out;
     }
     for (size_t off = 0; off < dl.used;) {
-        const char *k = dl.buf + off;
-        size_t kl = strlen(k);
-        off += kl + 1;
+        uint16_t kl;
+        memcpy(&kl, dl.buf + off, sizeof kl);
+        const char *k = dl.buf + off + sizeof kl;
+        off += sizeof kl + kl;
         char key[ENTRY_KEY_MAX + 2];
-        key[0] = '/';
         for (size_t i = 0; i < kl; i++)
             key[i] = k[i] ? k[i] : '/';
         key[kl] = 0;
+        if (kl < 2 || key[0] != '/') {
+            /* never the target root itself (B §8.1) */
+            job_fail(j, EXIT_FAIL, "internal error: refusing to delete '%s' (key '%s')", j->target, key);
+            status = EXIT_FAIL;
+            goto out;
+        }
         snprintf(path, sizeof path, "%s%s", strcmp(j->target, "/") ? j->target : "", key);
         if (j->o->dry_run) {
             if (j->dry_out) {
@@ -236,8 +245,8 @@ static int do_delete(struct job *j)
             job_error(j, "cannot delete '%s' (ignored, -i): %s", path, ei.msg);
             continue;
         }
-        job_fail(j, EXIT_FAILURE, "cannot delete '%s': %s", path, ei.msg);
-        status = EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "cannot delete '%s': %s", path, ei.msg);
+        status = EXIT_FAIL;
         goto out;
     }
 out:
@@ -256,8 +265,8 @@ static int write_keys(struct job *j, struct sorter *s, const char *dir, const ch
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f) {
-        job_fail(j, EXIT_FAILURE, "cannot write -xtrack file '%s': %s", path, strerror(errno));
-        return EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "cannot write -xtrack file '%s': %s", path, strerror(errno));
+        return EXIT_FAIL;
     }
     struct plan_iter *it = plan_iter_new(s, &ei);
     const struct entry *e;
@@ -269,8 +278,8 @@ static int write_keys(struct job *j, struct sorter *s, const char *dir, const ch
     }
     plan_iter_free(it);
     if (fclose(f) != 0 || err) {
-        job_fail(j, EXIT_FAILURE, "cannot write -xtrack file '%s'", path);
-        return EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "cannot write -xtrack file '%s'", path);
+        return EXIT_FAIL;
     }
     return EXIT_OK;
 }
@@ -286,19 +295,19 @@ static int do_xtrack(struct job *j)
     char *dir = NULL;
     if (backend_open_uri(j->o->xtrack_dir, &j->cfg, &fs, &dir, &ei) ||
         strcmp(fs->ops->name, "local") || fs->ops->mkdirs(fs, dir, 0777, &ei)) {
-        job_fail(j, EXIT_FAILURE, "cannot use -xtrack dir '%s': %s", j->o->xtrack_dir,
+        job_fail(j, EXIT_FAIL, "cannot use -xtrack dir '%s': %s", j->o->xtrack_dir,
                  ei.msg[0] ? ei.msg : "only local directories are supported");
         backend_close(fs);
         free(dir);
-        return EXIT_FAILURE;
+        return EXIT_FAIL;
     }
     status = write_keys(j, j->plan, dir, "source_sorted.seq");
     struct be_stat st;
     if (!status) {
         if (j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK && st.type == BE_DIR) {
             if (listing_walk_target(j, j->tfs, j->target, &ts, &ei)) {
-                job_fail(j, EXIT_FAILURE, "cannot list the target for -xtrack: %s", ei.msg);
-                status = EXIT_FAILURE;
+                job_fail(j, EXIT_FAIL, "cannot list the target for -xtrack: %s", ei.msg);
+                status = EXIT_FAIL;
             }
         }
         if (!status) {
@@ -326,9 +335,9 @@ static int do_atomic(struct job *j)
         return EXIT_OK;
     }
     if (final_exists) {
-        job_fail(j, EXIT_FAILURE, "Target-path can't be committed to because it exists at %s. Copied data is in temp-dir: %s. ",
+        job_fail(j, EXIT_FAIL, "Target-path can't be committed to because it exists at %s. Copied data is in temp-dir: %s. ",
                  j->target, j->work);
-        return EXIT_FAILURE;
+        return EXIT_FAIL;
     }
     int rc = j->tfs->ops->rename(j->tfs, j->work, j->target, &ei);
     if (rc) {
@@ -336,9 +345,9 @@ static int do_atomic(struct job *j)
         bool w = j->tfs->ops->stat(j->tfs, j->work, &st, NULL) == ERR_OK;
         if (t && !w)
             return EXIT_OK;
-        job_fail(j, EXIT_FAILURE, "Atomic commit failed. Temporary data in %s, Unable to move to %s: %s",
+        job_fail(j, EXIT_FAIL, "Atomic commit failed. Temporary data in %s, Unable to move to %s: %s",
                  j->work, j->target, ei.msg);
-        return EXIT_FAILURE;
+        return EXIT_FAIL;
     }
     return EXIT_OK;
 }
@@ -354,8 +363,8 @@ static int dir_attributes(struct job *j)
     int err = 0;
     char src[PATHMAX], dst[PATHMAX];
     if (!it) {
-        job_fail(j, EXIT_FAILURE, "%s", ei.msg);
-        return EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "%s", ei.msg);
+        return EXIT_FAIL;
     }
     while ((e = plan_iter_next(it, &err))) {
         if (e->type != BE_DIR)
@@ -369,8 +378,8 @@ static int dir_attributes(struct job *j)
         be_attrs_release(&a);
         if (rc) {
             plan_iter_free(it);
-            job_fail(j, EXIT_FAILURE, "cannot preserve attributes of directory %s: %s", dst, ei.msg);
-            return EXIT_FAILURE;
+            job_fail(j, EXIT_FAIL, "cannot preserve attributes of directory %s: %s", dst, ei.msg);
+            return EXIT_FAIL;
         }
     }
     plan_iter_free(it);

@@ -114,8 +114,11 @@ unsigned copy_preserve_mask(const struct job *j, bool dir)
         m |= p & PRESERVE_T;
     if (caps & BE_CAP_XATTR)
         m |= p & PRESERVE_X;
-    if (caps & BE_CAP_ACL)
+    if (caps & BE_CAP_ACL) {
         m |= p & PRESERVE_A;
+        if ((p & PRESERVE_A) && (caps & BE_CAP_POSIX_META))
+            m |= PRESERVE_P;     /* B §7: an ACL implies the permission bits */
+    }
     if ((caps & BE_CAP_BLOCKS) && !dir)
         m |= p & (PRESERVE_R | PRESERVE_B | PRESERVE_C);
     return m;
@@ -627,7 +630,7 @@ static void record_result(struct wctx *w, const struct entry *e, const char *src
         job_error(j, "ignoring failure (-i): %s", ei->msg);
         return;
     }
-    job_fail(j, EXIT_FAILURE, "File copy failed: %s --> %s: %s", src, dst, ei->msg);
+    job_fail(j, EXIT_FAIL, "File copy failed: %s --> %s: %s", src, dst, ei->msg);
 }
 
 /* Apply -p attributes to an existing target (skipped files, B §7). */
@@ -724,7 +727,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
     char link[PATHMAX], cur[PATHMAX];
     int rc;
     if (!sfs->ops->readlink || !j->tfs->ops->symlink) {
-        job_fail(j, EXIT_FAILURE, "cannot copy symbolic link '%s': the target store has no symbolic links", w->src);
+        job_fail(j, EXIT_FAIL, "cannot copy symbolic link '%s': the target store has no symbolic links", w->src);
         return;
     }
     if ((rc = sfs->ops->readlink(sfs, w->src, link, sizeof link, &ei))) {
@@ -733,7 +736,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
             wlog(w, "FAIL: %s - %s", w->src, ei.msg);
             return;
         }
-        job_fail(j, EXIT_FAILURE, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
+        job_fail(j, EXIT_FAIL, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
         return;
     }
     if (texists) {
@@ -784,7 +787,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
     }
     return;
 fail:
-    job_fail(j, EXIT_FAILURE, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
+    job_fail(j, EXIT_FAIL, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
 }
 
 static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
@@ -814,18 +817,18 @@ static void process_entry(struct wctx *w, const struct entry *e)
     if (atomic_load(&j->cancel))
         return;
     if (job_src_path(j, e, w->src, sizeof w->src) || job_path(j->work, e, w->dst, sizeof w->dst)) {
-        job_fail(j, EXIT_FAILURE, "path too long below '%s'", j->work);
+        job_fail(j, EXIT_FAIL, "path too long below '%s'", j->work);
         return;
     }
     rc = j->tfs->ops->stat(j->tfs, w->dst, &ts, &ei);
     bool texists = rc == ERR_OK;
     if (rc && rc != ERR_NOT_FOUND) {
-        job_fail(j, EXIT_FAILURE, "cannot read target: %s", ei.msg);
+        job_fail(j, EXIT_FAIL, "cannot read target: %s", ei.msg);
         return;
     }
     /* type conflicts are never ignorable (B §5 step 3) */
     if (texists && (ts.type == BE_DIR) != (e->type == BE_DIR)) {
-        job_fail(j, EXIT_FAILURE, "Can't replace %s. Target is %s, Source is %s", w->dst,
+        job_fail(j, EXIT_FAIL, "Can't replace %s. Target is %s, Source is %s", w->dst,
                  type_word(ts.type), type_word((enum be_type)e->type));
         return;
     }
@@ -836,7 +839,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         if (j->o->dry_run || texists)
             return;
         if ((rc = do_mkdir(w, w->dst, &ei)))
-            job_fail(j, EXIT_FAILURE, "mkdir failed for %s: %s", w->dst, ei.msg);
+            job_fail(j, EXIT_FAIL, "mkdir failed for %s: %s", w->dst, ei.msg);
         return;
     }
     if (e->type == BE_SYMLINK) {
@@ -861,7 +864,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
                  w->src, e->size, w->dst, ts.size);
         dry(j, "SKIP %s -> %s", w->src, w->dst);
         if ((rc = apply_attrs(w, e, w->src, w->dst, false, &ei)))
-            job_fail(j, EXIT_FAILURE, "cannot preserve attributes of %s: %s", w->dst, ei.msg);
+            job_fail(j, EXIT_FAIL, "cannot preserve attributes of %s: %s", w->dst, ei.msg);
         return;
     }
     if (j->o->dry_run) {
@@ -929,12 +932,51 @@ static int workers_for(const struct job *j)
     return m < autow ? m : autow;
 }
 
+static long def_long(const struct options *o, const char *key, long dflt)
+{
+    const char *v = options_def(o, key);
+    return v && *v ? atol(v) : dflt;
+}
+
+/* B §10: the dynamic strategy's chunk arithmetic, and its one observable
+ * effect: too many chunks fail the job before anything is copied. */
+static int dynamic_check(struct job *j)
+{
+    const struct options *o = j->o;
+    if (o->strategy != STRATEGY_DYNAMIC)
+        return EXIT_OK;
+    long m = o->max_maps < 1 ? 1 : o->max_maps;
+    long records = (long)(j->plan_files + j->plan_dirs);
+    long ratio_dflt = def_long(o, "distcp.dynamic.split.ratio", 2);
+    long ideal = def_long(o, "distcp.dynamic.max.chunks.ideal", 100);
+    long min_rec = def_long(o, "distcp.dynamic.min.records_per_chunk", 5);
+    long tolerable = def_long(o, "distcp.dynamic.max.chunks.tolerable", 400);
+    long ratio;
+    if (m == 1)
+        ratio = 1;
+    else if (m > ideal)
+        ratio = ratio_dflt;
+    else {
+        long p = (ideal + m - 1) / m;
+        long per = (records + m * p - 1) / (m * p);
+        ratio = per < min_rec ? ratio_dflt : p;
+    }
+    if (ratio * m > tolerable) {
+        job_fail(j, EXIT_FAIL, "Too many chunks created with splitRatio:%ld, numMaps:%ld. "
+                 "Reduce numMaps or decrease split-ratio to proceed.", ratio, m);
+        return EXIT_FAIL;
+    }
+    return EXIT_OK;
+}
+
 int copy_run(struct job *j)
 {
     struct copyrun r;
     struct errinfo ei = {0};
     int status = EXIT_OK;
     memset(&r, 0, sizeof r);
+    if ((status = dynamic_check(j)))
+        return status;
     r.j = j;
     r.n = workers_for(j);
     r.fail_read = getenv("DISTCP_TEST_FAIL_READ");
@@ -952,8 +994,8 @@ int copy_run(struct job *j)
     r.w = calloc((size_t)r.n, sizeof *r.w);
     r.q = workq_threads_new(j->o->strategy == STRATEGY_DYNAMIC, (size_t)r.n * 4);
     if (!r.w || !r.q) {
-        job_fail(j, EXIT_FAILURE, "out of memory");
-        status = EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "out of memory");
+        status = EXIT_FAIL;
         goto out;
     }
     for (int i = 0; i < r.n; i++) {
@@ -963,8 +1005,8 @@ int copy_run(struct job *j)
         w->bufsize = r.bufsize;
         w->buf = malloc(w->bufsize);
         if (!w->buf) {
-            job_fail(j, EXIT_FAILURE, "out of memory allocating copy buffers");
-            status = EXIT_FAILURE;
+            job_fail(j, EXIT_FAIL, "out of memory allocating copy buffers");
+            status = EXIT_FAIL;
             goto out;
         }
         throttle_init(&w->thr, j->o->bandwidth_set ? j->o->bandwidth_mb * 1048576.0 : 0, 0);
@@ -973,22 +1015,22 @@ int copy_run(struct job *j)
             snprintf(p, sizeof p, "%s/part-m-%05d", j->log_dir, i);
             w->log = fopen(p, "a");
             if (!w->log) {
-                job_fail(j, EXIT_FAILURE, "cannot create log file '%s': %s", p, strerror(errno));
-                status = EXIT_FAILURE;
+                job_fail(j, EXIT_FAIL, "cannot create log file '%s': %s", p, strerror(errno));
+                status = EXIT_FAIL;
                 goto out;
             }
         }
     }
     if (r.q->ops->start(r.q, r.n, exec_batch, &r)) {
-        job_fail(j, EXIT_FAILURE, "cannot start copy workers");
-        status = EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "cannot start copy workers");
+        status = EXIT_FAIL;
         goto out;
     }
     /* produce: batches of up to 256 entries / 16 MiB of data */
     {
         struct plan_iter *it = plan_iter_new(j->plan, &ei);
         if (!it) {
-            job_fail(j, EXIT_FAILURE, "%s", ei.msg);
+            job_fail(j, EXIT_FAIL, "%s", ei.msg);
         } else {
             struct wbatch *b = NULL;
             const struct entry *e;
@@ -1003,7 +1045,7 @@ int copy_run(struct job *j)
                     size_t cap = entry_size(e) > bcap ? entry_size(e) : bcap;
                     b = wbatch_new(cap);
                     if (!b) {
-                        job_fail(j, EXIT_FAILURE, "out of memory");
+                        job_fail(j, EXIT_FAIL, "out of memory");
                         break;
                     }
                     wbatch_add(b, e);
@@ -1012,7 +1054,7 @@ int copy_run(struct job *j)
             if (b)
                 r.q->ops->push(r.q, b);
             if (err)
-                job_fail(j, EXIT_FAILURE, "cannot read the listing: %s", err_str(err));
+                job_fail(j, EXIT_FAIL, "cannot read the listing: %s", err_str(err));
             plan_iter_free(it);
         }
     }

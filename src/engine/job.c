@@ -274,17 +274,17 @@ static int setup_filters(struct job *j)
         return EXIT_OK;
     j->filter = filter_new();
     if (!j->filter) {
-        job_fail(j, EXIT_FAILURE, "out of memory");
-        return EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "out of memory");
+        return EXIT_FAIL;
     }
     if (o->filters_file && filter_load_file(j->filter, o->filters_file, &ei)) {
-        job_fail(j, EXIT_FAILURE, "%s", ei.msg);
-        return EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "%s", ei.msg);
+        return EXIT_FAIL;
     }
     for (size_t i = 0; i < o->nexcludes; i++)
         if (filter_add(j->filter, o->excludes[i], &ei)) {
-            job_fail(j, EXIT_FAILURE, "%s", ei.msg);
-            return EXIT_FAILURE;
+            job_fail(j, EXIT_FAIL, "%s", ei.msg);
+            return EXIT_FAIL;
         }
     return EXIT_OK;
 }
@@ -309,11 +309,11 @@ static int setup_work(struct job *j)
             bool same = fs->ops == j->tfs->ops && !strcmp(fs->authority, j->tfs->authority);
             backend_close(fs);
             if (!same) {
-                job_fail(j, EXIT_FAILURE, "Work path %s and target path %s are in different file system",
+                job_fail(j, EXIT_FAIL, "Work path %s and target path %s are in different file system",
                          o->tmp_dir, o->target);
                 free(parent);
                 free(tmp);
-                return EXIT_FAILURE;
+                return EXIT_FAIL;
             }
         }
         unsigned rnd = (unsigned)(now_seconds() * 1e6) ^ (unsigned)getpid();
@@ -326,13 +326,13 @@ static int setup_work(struct job *j)
         j->work = strdup(j->target);
     }
     if (!j->work)
-        return EXIT_FAILURE;
+        return EXIT_FAIL;
     /* temp files: the top-level work dir; for a single file copied onto the
      * work path itself, its parent */
     bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR &&
                        !strcmp(j->roots[0].base, j->roots[0].path);
     j->tmp_dir = single_file ? path_parent(j->work) : strdup(j->work);
-    return j->tmp_dir ? EXIT_OK : EXIT_FAILURE;
+    return j->tmp_dir ? EXIT_OK : EXIT_FAIL;
 }
 
 /* Remove the private work area (only our spill files live there). */
@@ -377,7 +377,7 @@ int job_run(struct options *o)
     if (!mkdtemp(j->workdir)) {
         fprintf(stderr, "distcp: cannot create the private work area '%s': %s\n", j->workdir, strerror(errno));
         j->workdir[0] = 0;
-        status = EXIT_FAILURE;
+        status = EXIT_FAIL;
         goto out;
     }
     if (o->dry_run && !o->json)
@@ -410,11 +410,11 @@ int job_run(struct options *o)
         char *p = NULL;
         if (backend_open_uri(o->log_dir, &j->cfg, &fs, &p, &ei) || strcmp(fs->ops->name, "local") ||
             fs->ops->mkdirs(fs, p, 0777, &ei)) {
-            job_fail(j, EXIT_FAILURE, "cannot use -log dir '%s': %s", o->log_dir,
+            job_fail(j, EXIT_FAIL, "cannot use -log dir '%s': %s", o->log_dir,
                      ei.msg[0] ? ei.msg : "only local directories are supported");
             backend_close(fs);
             free(p);
-            status = EXIT_FAILURE;
+            status = EXIT_FAIL;
             goto out;
         }
         backend_close(fs);
@@ -428,8 +428,8 @@ int job_run(struct options *o)
         struct errinfo ei = {0};
         bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR;
         if (!single_file && j->tfs->ops->mkdirs(j->tfs, j->work, 0777, &ei)) {
-            job_fail(j, EXIT_FAILURE, "cannot create the work dir for -atomic: %s", ei.msg);
-            status = EXIT_FAILURE;
+            job_fail(j, EXIT_FAIL, "cannot create the work dir for -atomic: %s", ei.msg);
+            status = EXIT_FAIL;
             goto out;
         }
     }

@@ -34,7 +34,7 @@ enum {
     EXIT_DUPLICATE = 254,     /* -2 */
     EXIT_ACL = 253,           /* -3 */
     EXIT_XATTR = 252,         /* -4 */
-    EXIT_FAILURE = 25,        /* -999 */
+    EXIT_FAIL = 25,        /* -999 */
 };
 
 struct source_root {

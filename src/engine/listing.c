@@ -200,12 +200,23 @@ static int expand_source(struct job *j, const char *arg)
     int status = EXIT_OK;
     int rc = job_open(j, arg, &fs, &path, &ei);
     if (rc) {
-        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAILURE,
+        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAIL,
                  "%s", ei.msg);
         return j->first_exit;
     }
     if (!glob_has_magic(path)) {
         struct be_stat st;
+        if (strchr(path, '\\')) {
+            /* a pattern without wildcards: its backslash escapes still apply */
+            char *lit = glob_unescape(path);
+            if (!lit) {
+                job_fail(j, EXIT_FAIL, "out of memory");
+                status = EXIT_FAIL;
+                goto out;
+            }
+            free(path);
+            path = lit;
+        }
         rc = fs->ops->stat(fs, path, &st, &ei);
         if (rc == ERR_NOT_FOUND) {
             job_fail(j, EXIT_INVALID, "%s doesn't exist", arg);
@@ -214,8 +225,8 @@ static int expand_source(struct job *j, const char *arg)
             job_fail(j, EXIT_INVALID, "cannot read source '%s': %s", arg, ei.msg);
             status = EXIT_INVALID;
         } else if (add_root(j, fs, path, &st)) {
-            job_fail(j, EXIT_FAILURE, "out of memory");
-            status = EXIT_FAILURE;
+            job_fail(j, EXIT_FAIL, "out of memory");
+            status = EXIT_FAIL;
         }
         goto out;
     }
@@ -226,7 +237,7 @@ static int expand_source(struct job *j, const char *arg)
     }
     for (size_t i = 0; i < npats; i++) {
         if ((rc = glob_one(fs, pats[i], &matches, &ei))) {
-            job_fail(j, rc == ERR_INVAL ? EXIT_INVALID : EXIT_FAILURE,
+            job_fail(j, rc == ERR_INVAL ? EXIT_INVALID : EXIT_FAIL,
                      "cannot expand '%s': %s", arg, ei.msg);
             status = j->first_exit;
             goto out;
@@ -242,8 +253,8 @@ static int expand_source(struct job *j, const char *arg)
         if (fs->ops->stat(fs, matches.v[i], &st, NULL))
             continue;
         if (add_root(j, fs, matches.v[i], &st)) {
-            job_fail(j, EXIT_FAILURE, "out of memory");
-            status = EXIT_FAILURE;
+            job_fail(j, EXIT_FAIL, "out of memory");
+            status = EXIT_FAIL;
             goto out;
         }
     }
@@ -291,8 +302,8 @@ static int read_source_list(struct job *j, struct strv *out)
     if (r)
         fs->ops->close_read(r);
     if (rc) {
-        job_fail(j, EXIT_FAILURE, "cannot read source list '%s': %s", j->o->source_list, ei.msg);
-        status = EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "cannot read source list '%s': %s", j->o->source_list, ei.msg);
+        status = EXIT_FAIL;
         goto out;
     }
     size_t start = 0, lineno = 1;
@@ -304,15 +315,15 @@ static int read_source_list(struct job *j, struct strv *out)
             if (e > start && buf[e - 1] == '\r')
                 e--;
             if (e == start) {
-                job_fail(j, EXIT_FAILURE, "source list '%s': line %zu: Can not create a Path from an empty string",
+                job_fail(j, EXIT_FAIL, "source list '%s': line %zu: Can not create a Path from an empty string",
                          j->o->source_list, lineno);
-                status = EXIT_FAILURE;
+                status = EXIT_FAIL;
                 goto out;
             }
             char *line = strndup(buf + start, e - start);
             if (!line || strv_push(out, line)) {
-                job_fail(j, EXIT_FAILURE, "out of memory");
-                status = EXIT_FAILURE;
+                job_fail(j, EXIT_FAIL, "out of memory");
+                status = EXIT_FAIL;
                 goto out;
             }
             start = i + 1;
@@ -338,7 +349,7 @@ int listing_prepare(struct job *j)
     /* target store and probe (B §3: probed once) */
     int rc = job_open(j, o->target, &j->tfs, &tpath, &ei);
     if (rc) {
-        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAILURE, "%s", ei.msg);
+        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAIL, "%s", ei.msg);
         status = j->first_exit;
         goto out;
     }
@@ -351,8 +362,8 @@ int listing_prepare(struct job *j)
         j->target_is_dir = tst.type == BE_DIR;
         j->target_is_file = !j->target_is_dir;
     } else if (rc != ERR_NOT_FOUND) {
-        job_fail(j, EXIT_FAILURE, "cannot read target: %s", ei.msg);
-        status = EXIT_FAILURE;
+        job_fail(j, EXIT_FAIL, "cannot read target: %s", ei.msg);
+        status = EXIT_FAIL;
         goto out;
     }
 
@@ -426,8 +437,8 @@ int listing_prepare(struct job *j)
                                             !strcmp(r->path, "/"), texists, tisdir, U);
         r->base = use_self ? strdup(r->path) : path_parent(r->path);
         if (!r->base) {
-            job_fail(j, EXIT_FAILURE, "out of memory");
-            status = EXIT_FAILURE;
+            job_fail(j, EXIT_FAIL, "out of memory");
+            status = EXIT_FAIL;
             goto out;
         }
     }
@@ -706,7 +717,7 @@ int listing_build(struct job *j)
     w.nthreads = list_threads(j);
     j->plan = sorter_new(j->workdir, sorter_mem());
     if (!j->plan) {
-        job_fail(j, EXIT_FAILURE, "out of memory");
+        job_fail(j, EXIT_FAIL, "out of memory");
         goto out;
     }
     qualified_prefix(j->roots[0].fs, qp, sizeof qp);
@@ -775,7 +786,7 @@ int listing_build(struct job *j)
     }
     goto out;
 fail:
-    job_fail(j, EXIT_FAILURE, "listing failed: %s", ei.msg[0] ? ei.msg : err_str(rc));
+    job_fail(j, EXIT_FAIL, "listing failed: %s", ei.msg[0] ? ei.msg : err_str(rc));
 out:
     pthread_mutex_destroy(&w.lock);
     pthread_cond_destroy(&w.cond);

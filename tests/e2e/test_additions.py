@@ -125,7 +125,7 @@ def _update_setup(tmp):
 def test_dry_run_update(tmp):
     """Part A 6 --dry-run with -update: nothing changes anywhere (full
     snapshot incl. mtimes and ctimes); COPY for missing/different files, SKIP
-    for identical ones (target newer), MKDIR per directory entry (no root
+    for identical ones (target newer), MKDIR for a missing directory (no root
     entry with -update); then the real run does and counts exactly that."""
     src, dst = _update_setup(tmp)
     before = snapshot(tmp)
@@ -134,10 +134,13 @@ def test_dry_run_update(tmp):
     acts, _ = actions(p.out)
     assert acts["COPY"] == {f"COPY {src}/{r} -> {dst}/{r}" for r in ["differ", "d/new"]}
     assert acts["SKIP"] == {f"SKIP {src}/{r} -> {dst}/{r}" for r in ["same", "d/same2"]}
-    assert acts["MKDIR"] == {f"MKDIR {dst}/d", f"MKDIR {dst}/e"}
+    # e missing -> MKDIR; d exists already: listing it is optional (it is
+    # still a processed directory entry, counted in Directories Copied)
+    assert {f"MKDIR {dst}/e"} <= acts["MKDIR"] <= {f"MKDIR {dst}/d", f"MKDIR {dst}/e"}
     assert acts["DELETE"] == set()
     dry = sel(counters(p))
     assert (dry["Files Copied"], dry["Files Skipped"]) == (2, 2), p.err
+    assert dry["Directories Copied"] == 2, p.err
     assert (dry["Bytes Copied"], dry["Bytes Skipped"]) == (450, 360), p.err
     real = run("-update", src, dst, check=0)
     assert sel(counters(real)) == dry

@@ -26,6 +26,7 @@ def assert_invalid(p, msg=None):
     else:
         assert "Invalid arguments: " + msg in p.err, p.err
     assert USAGE in p.err, p.err
+    assert p.err.index("Invalid arguments") < p.err.index(USAGE), p.err
 
 
 @pytest.fixture

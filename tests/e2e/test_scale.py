@@ -147,7 +147,6 @@ def test_atomic(big):
     assert c.get("Files Copied") == TOTAL, p.err
     _verify(dst, big["exp"])
     assert os.listdir(parent) == ["dst"]
-    shutil.rmtree(parent)
 
 
 def test_update_delete_after_changes(big):

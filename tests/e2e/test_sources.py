@@ -149,7 +149,7 @@ def test_source_list_forms(src):
     ab = str(src / "in")
     (src / "list").write_text(
         f"{ab}/a1.txt\n"
-        "in/b*\n"
+        "in/b?.txt\n"
         f"file://{ab}/c1.txt\n"
         f"file:{ab}/d1.txt\n")
     run("-f", src / "list", "out", cwd=src, check=0)
