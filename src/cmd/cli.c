@@ -49,19 +49,19 @@ static const struct optdef optdefs[] = {
     /* Hadoop DistCp's options, spec B §1.2 */
     {"append", OPT_APPEND, 0, "-append",
      "With -update: append only the missing tail when the target is a prefix"},
-    {"async", OPT_ASYNC, 0, "-async", "Return as soon as the job is submitted (prints its job id)"},
+    {"async", OPT_ASYNC, 0, "-async", "Return once the job is submitted (not available in this build yet)"},
     {"atomic", OPT_ATOMIC, 0, "-atomic",
      "Copy into a temporary directory, rename it to the target at commit"},
     {"bandwidth", OPT_BANDWIDTH, 1, "-bandwidth <MB/s>",
-     "Bandwidth per copy task in MB/s, fractions allowed (default 100)"},
+     "Bandwidth per copy task in MB/s, fractions allowed (default: unlimited)"},
     {"blocksperchunk", OPT_BLOCKS_PER_CHUNK, 1, "-blocksperchunk <n>",
      "Split files of more than n blocks into chunks copied in parallel (0: off)"},
     {"copybuffersize", OPT_COPY_BUFFER, 1, "-copybuffersize <bytes>",
-     "Size of the copy buffer (default 8192)"},
+     "Size of the copy buffer (default: 1 MiB; Hadoop 8192)"},
     {"delete", OPT_DELETE, 0, "-delete",
      "Delete target files missing at the source (with -update/-overwrite)"},
     {"diff", OPT_DIFF, 2, "-diff <oldSnap> <newSnap>",
-     "Sync by the source's snapshot diff oldSnap->newSnap (with -update)"},
+     "Sync by a snapshot diff oldSnap->newSnap (with -update; not available yet)"},
     {"direct", OPT_DIRECT, 0, "-direct", "Write straight to the target file: no temporary file + rename"},
     {"f", OPT_F, 1, "-f <urilist_uri>", "Read the source paths from this file, one per line"},
     {"filelimit", OPT_FILELIMIT, 1, "-filelimit <n>", "(Deprecated, ignored) Limit the number of files to <= n"},
@@ -71,13 +71,13 @@ static const struct optdef optdefs[] = {
     {"log", OPT_LOG, 1, "-log <logdir>", "Directory where the per-task copy logs are kept"},
     {"m", OPT_M, 1, "-m <num_maps>", "Maximum number of simultaneous copies (default 20)"},
     {"numListstatusThreads", OPT_LIST_THREADS, 1, "-numListstatusThreads <n>",
-     "Threads used to build the file listing (default 1, max 40)"},
+     "Threads used to build the file listing (default 8, max 40)"},
     {"overwrite", OPT_OVERWRITE, 0, "-overwrite", "Overwrite target files unconditionally, even if they exist"},
     {"p", OPT_P, 0, "-p[rbugpcaxt]",
      "Preserve r:replication b:block size u:user g:group p:permission\n"
      "                              c:checksum type a:ACL x:XAttr t:timestamps (-p alone: rbugpct)"},
     {"rdiff", OPT_RDIFF, 2, "-rdiff <newSnap> <oldSnap>",
-     "Roll the target back by its snapshot diff newSnap->oldSnap (with -update)"},
+     "Roll the target back newSnap->oldSnap (with -update; not available yet)"},
     {"sizelimit", OPT_SIZELIMIT, 1, "-sizelimit <n>", "(Deprecated, ignored) Limit the total size to <= n bytes"},
     {"skipcrccheck", OPT_SKIPCRC, 0, "-skipcrccheck", "Skip checksum checks between source and target files"},
     {"strategy", OPT_STRATEGY, 1, "-strategy <name>", "Work distribution: uniformsize (default) or dynamic"},
@@ -867,8 +867,8 @@ void cli_usage(FILE *out)
             " 254  duplicate target paths: two sources would be copied to the same target path\n"
             "      (Hadoop -2)\n"
             " 253  ACLs requested (-pa) but not supported by a file system (Hadoop -3)\n"
-            " 252  XAttrs requested (-px) but not supported by a file system; listing failed\n"
-            "      (Hadoop -4)\n"
-            "  25  any other failure: job failure, a copy error not ignored with -i, snapshot-diff\n"
-            "      sync failed, a bad filter regex, an unreadable -f file (Hadoop -999)\n");
+            " 252  XAttrs requested (-px) but not supported by a file system (Hadoop -4)\n"
+            "  25  any other failure: job failure, a copy error not ignored with -i, a listing\n"
+            "      failure, snapshot-diff sync failed, a bad filter regex, an unreadable -f or\n"
+            "      filters file, a --max-delete refusal (Hadoop -999)\n");
 }

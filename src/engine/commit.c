@@ -223,7 +223,14 @@ static int do_delete(struct job *j)
             status = EXIT_FAIL;
             goto out;
         }
-        snprintf(path, sizeof path, "%s%s", strcmp(j->target, "/") ? j->target : "", key);
+        const char *troot = strcmp(j->target, "/") ? j->target : "";
+        if (strlen(troot) + kl >= sizeof path) {
+            job_fail(j, EXIT_FAIL, "cannot delete below '%s': path too long", j->target);
+            status = EXIT_FAIL;
+            goto out;
+        }
+        memcpy(path, troot, strlen(troot));
+        memcpy(path + strlen(troot), key, (size_t)kl + 1);
         if (j->o->dry_run) {
             if (j->dry_out) {
                 pthread_mutex_lock(&j->out_lock);

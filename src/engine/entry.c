@@ -97,6 +97,8 @@ static int cmp_off(const void *a, const void *b, void *arg)
 
 static void sort_buffer(struct sorter *s)
 {
+    if (s->n < 2)
+        return;
     qsort_r(s->offs, s->n, sizeof *s->offs, cmp_off, s->arena);
 }
 

@@ -125,7 +125,8 @@ static int glob_one(struct be_fs *fs, const char *pattern, struct strv *out,
                     rc = lr;
                     goto out;
                 }
-                qsort(next.v + before, next.n - before, sizeof(char *), cmp_str);
+                if (next.n - before > 1)
+                    qsort(next.v + before, next.n - before, sizeof(char *), cmp_str);
             }
             glob_free(g);
         }
