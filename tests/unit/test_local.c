@@ -264,6 +264,26 @@ static void t_create_commit(void **state)
     snprintf(wr, sizeof wr, "%s", P("wr"));
     o.tmp_dir = wr;
 
+    /* the unnamed-temp writer (O_TMPFILE): no name at all before commit */
+    assert_int_equal(ops->create(fs, P("wr/anon"), &o, &w, &ei), ERR_OK);
+    assert_false(exists(P("wr/.distcp.tmp.t1")));
+    write_all(w, "anonymous");
+    assert_false(exists(P("wr/anon")));
+    assert_int_equal(ops->commit(w, &ei), ERR_OK);
+    got = get(P("wr/anon"), &n);
+    assert_string_equal(got, "anonymous");
+    free(got);
+    /* ... and it replaces an existing file atomically */
+    assert_int_equal(ops->create(fs, P("wr/anon"), &o, &w, &ei), ERR_OK);
+    write_all(w, "second");
+    assert_int_equal(ops->commit(w, &ei), ERR_OK);
+    got = get(P("wr/anon"), &n);
+    assert_string_equal(got, "second");
+    free(got);
+    assert_false(exists(P("wr/.distcp.tmp.t1")));
+
+    /* the named-temp writer (Hadoop's way; DISTCP_NO_TMPFILE=1 forces it) */
+    setenv("DISTCP_NO_TMPFILE", "1", 1);
     /* create + write + finish + commit; nothing visible before commit */
     assert_int_equal(ops->create(fs, P("wr/a"), &o, &w, &ei), ERR_OK);
     assert_true(exists(P("wr/.distcp.tmp.t1")));
@@ -346,6 +366,53 @@ static void t_create_commit(void **state)
     assert_int_equal(s.st_mode & 0777, 0600);
     assert_int_equal(s.st_size, 8);
     assert_true(s.st_blocks * 512 < (1 << 20)); /* preallocation given back */
+    unsetenv("DISTCP_NO_TMPFILE");
+}
+
+/* The unnamed-temp (O_TMPFILE) writer keeps the same contract: abort leaves
+ * nothing, a missing parent is created, a directory is never replaced, and a
+ * symlinked parent inside the work dir is refused (here already at create). */
+static void t_create_commit_anon(void **state)
+{
+    struct errinfo ei;
+    struct be_file *w;
+    size_t n;
+    char *got, wa[1024];
+    struct stat s;
+    assert_int_equal(mkdir(P("wanon"), 0755), 0);
+    snprintf(wa, sizeof wa, "%s", P("wanon"));
+    struct be_create_opts o = {.tmp_dir = wa, .tmp_tag = "a1"};
+
+    assert_int_equal(ops->create(fs, P("wanon/b"), &o, &w, &ei), ERR_OK);
+    write_all(w, "discard me");
+    ops->abort(w);
+    assert_false(exists(P("wanon/b")));
+    assert_int_equal(count_temps(wa), 0);
+
+    assert_int_equal(ops->create(fs, P("wanon/x/y/c"), &o, &w, &ei), ERR_OK);
+    write_all(w, "deep");
+    assert_int_equal(ops->commit(w, &ei), ERR_OK);
+    got = get(P("wanon/x/y/c"), &n);
+    assert_string_equal(got, "deep");
+    free(got);
+
+    assert_int_equal(mkdir(P("wanon/d"), 0755), 0);
+    assert_int_equal(ops->create(fs, P("wanon/d"), &o, &w, &ei), ERR_OK);
+    write_all(w, "x");
+    assert_int_equal(ops->commit(w, &ei), ERR_IS_DIR);
+    assert_int_equal(lstat(P("wanon/d"), &s), 0);
+    assert_true(S_ISDIR(s.st_mode));
+    assert_int_equal(count_temps(wa), 0);
+
+    assert_int_equal(mkdir(P("wanon_out"), 0755), 0);
+    assert_int_equal(symlink(P("wanon_out"), P("wanon/evil")), 0);
+    int rc = ops->create(fs, P("wanon/evil/f"), &o, &w, &ei);
+    if (rc == ERR_OK) {
+        write_all(w, "bad");
+        rc = ops->commit(w, &ei);
+    }
+    assert_int_equal(rc, ERR_UNSAFE_PATH);
+    assert_false(exists(P("wanon_out/f")));
 }
 
 static void t_symlink_safety(void **state)
@@ -361,7 +428,9 @@ static void t_symlink_safety(void **state)
     assert_int_equal(symlink(P("sy/outside"), P("sy/target/evil")), 0);
     struct be_create_opts o = {.tmp_dir = wr, .tmp_tag = "s1"};
 
-    /* a symlinked parent component inside the target is refused */
+    /* a symlinked parent component inside the target is refused (this test
+     * covers the named-temp writer; t_create_commit_anon the other) */
+    setenv("DISTCP_NO_TMPFILE", "1", 1);
     assert_int_equal(ops->create(fs, P("sy/target/evil/f"), &o, &w, &ei), ERR_OK);
     write_all(w, "bad");
     assert_int_equal(ops->commit(w, &ei), ERR_UNSAFE_PATH);
@@ -421,6 +490,7 @@ static void t_symlink_safety(void **state)
     write_all(w, "fine");
     assert_int_equal(ops->commit(w, &ei), ERR_OK);
     assert_true(exists(P("sy/target/sub/ok")));
+    unsetenv("DISTCP_NO_TMPFILE");
 }
 
 static void t_direct(void **state)
@@ -1073,6 +1143,7 @@ int main(void)
         cmocka_unit_test(t_list),
         cmocka_unit_test(t_read),
         cmocka_unit_test(t_create_commit),
+        cmocka_unit_test(t_create_commit_anon),
         cmocka_unit_test(t_symlink_safety),
         cmocka_unit_test(t_direct),
         cmocka_unit_test(t_parallel_write),

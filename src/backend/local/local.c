@@ -63,6 +63,7 @@ static struct local_file *lf_new(enum lf_kind kind, const char *path,
     lf->kind = kind;
     lf->fd = -1;
     lf->tmpdirfd = -1;
+    lf->pdirfd = -1;
     lf->path = (char *)(lf + 1);
     memcpy(lf->path, path, pl);
     if (tmpname) {
@@ -81,6 +82,8 @@ static void lf_free(struct local_file *lf)
         close(lf->fd);
     if (lf->tmpdirfd >= 0)
         close(lf->tmpdirfd);
+    if (lf->pdirfd >= 0)
+        close(lf->pdirfd);
     free(lf);
 }
 
@@ -488,6 +491,84 @@ out:
     return rc;
 }
 
+/* O_TMPFILE writers need /proc to link the file; DISTCP_NO_TMPFILE=1 turns
+ * them off (named temp files in the work directory, Hadoop's way). */
+static bool anon_allowed(void)
+{
+    static int proc_ok = -1;   /* benign race: every thread computes the same */
+    const char *v = getenv("DISTCP_NO_TMPFILE");
+    if (v && v[0] == '1')
+        return false;
+    if (proc_ok < 0)
+        proc_ok = access("/proc/self/fd", X_OK) == 0;
+    return proc_ok == 1;
+}
+
+/* The fast writer: an unnamed file (O_TMPFILE) in the final's own
+ * directory, linked under its name at commit. Nothing is ever visible under
+ * a temp name and a killed run leaves nothing behind. Returns false when the
+ * file system cannot do it (the caller then uses a named temp file); true
+ * with *rc set otherwise. */
+static bool try_anon(struct local_file *lf, mode_t mode, struct errinfo *ei, int *rc)
+{
+    int pfd = -1;
+    struct errinfo e2;
+    if (!anon_allowed())
+        return false;
+    *rc = open_parent(lf->path, lf->tmpdirfd, lf->rel, &pfd, &e2);
+    if (*rc != ERR_OK) {
+        if (ei)
+            *ei = e2;
+        return true;
+    }
+    if (pfd == lf->tmpdirfd) {
+        pfd = fcntl(lf->tmpdirfd, F_DUPFD_CLOEXEC, 0);
+        if (pfd < 0) {
+            *rc = err_sys(ei, errno, "cannot create '%s'", lf->path);
+            return true;
+        }
+    }
+    int fd = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+    if (fd < 0) {
+        int e = errno;
+        close(pfd);
+        if (e == EOPNOTSUPP || e == EISDIR || e == EINVAL || e == ENOENT)
+            return false;
+        *rc = err_sys(ei, e, "cannot create '%s'", lf->path);
+        return true;
+    }
+    lf->kind = LF_ANON;
+    lf->fd = fd;
+    lf->pdirfd = pfd;
+    *rc = ERR_OK;
+    return true;
+}
+
+/* Link an LF_ANON file under its final name; an existing file there is
+ * replaced atomically (linked under the temp name in the work directory,
+ * then renamed over it). */
+static int anon_link(struct local_file *lf, struct errinfo *ei)
+{
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", lf->fd);
+    const char *base = base_of(lf->path);
+    if (linkat(AT_FDCWD, proc, lf->pdirfd, base, AT_SYMLINK_FOLLOW) == 0)
+        return ERR_OK;
+    if (errno != EEXIST)
+        return err_sys(ei, errno, "cannot create '%s'", lf->path);
+    if (linkat(AT_FDCWD, proc, lf->tmpdirfd, lf->tmpname, AT_SYMLINK_FOLLOW) != 0) {
+        if (errno != EEXIST || unlinkat(lf->tmpdirfd, lf->tmpname, 0) != 0 ||
+            linkat(AT_FDCWD, proc, lf->tmpdirfd, lf->tmpname, AT_SYMLINK_FOLLOW) != 0)
+            return err_sys(ei, errno, "cannot create '%s'", lf_tmppath(lf));
+    }
+    if (renameat(lf->tmpdirfd, lf->tmpname, lf->pdirfd, base) != 0) {
+        int rc = err_sys(ei, errno, "cannot rename '%s' to '%s'", lf_tmppath(lf), lf->path);
+        unlinkat(lf->tmpdirfd, lf->tmpname, 0);
+        return rc;
+    }
+    return ERR_OK;
+}
+
 static int l_create(struct be_fs *fs, const char *path,
                     const struct be_create_opts *opts, struct be_file **out,
                     struct errinfo *ei)
@@ -548,6 +629,11 @@ static int l_create(struct be_fs *fs, const char *path,
     lf->tmpdirfd = tfd;
     tfd = -1;
     lf->rel = o->tmp_dir ? below(lf->path, o->tmp_dir) : base_of(lf->path);
+    if (try_anon(lf, mode, ei, &rc)) {
+        if (rc == ERR_OK)
+            maybe_prealloc(lf, o->size_hint);
+        goto out;
+    }
     int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
     lf->fd = openat(lf->tmpdirfd, tmpname, flags, mode);
     if (lf->fd < 0 && errno == EEXIST) { /* a stale temp of an earlier attempt */
@@ -636,6 +722,13 @@ static int l_commit(struct be_file *w, struct errinfo *ei)
         rc = err_sys(ei, errno, "cannot sync '%s'", lf->path);
         goto out;
     }
+    if (lf->kind == LF_ANON) {
+        rc = anon_link(lf, ei);
+        if (rc == ERR_OK && close(lf->fd) != 0 && errno != EINTR)
+            rc = err_sys(ei, errno, "cannot write '%s'", lf->path);
+        lf->fd = -1;
+        goto out;
+    }
     int fd = lf->fd;
     lf->fd = -1;
     if (close(fd) != 0 && errno != EINTR) { /* NFS reports write errors here */
@@ -671,7 +764,7 @@ static void l_abort(struct be_file *w)
         lf->fd = -1;
         unlinkat(lf->tmpdirfd, lf->tmpname, 0);
     }
-    lf_free(lf);
+    lf_free(lf);   /* LF_ANON: closing the fd frees the unnamed file */
 }
 
 static int l_open_append(struct be_fs *fs, const char *path, struct be_file **out,

@@ -25,6 +25,7 @@ struct local_fs {
 enum lf_kind {
     LF_READ = 1,   /* reader */
     LF_TEMP,       /* writer into a temp file, renamed at commit */
+    LF_ANON,       /* writer into an O_TMPFILE in the final's directory, linked at commit */
     LF_DIRECT,     /* writer under the final name (-direct) */
     LF_APPEND,     /* writer appending to an existing file */
 };
@@ -37,7 +38,8 @@ enum lf_kind {
 struct local_file {
     enum lf_kind kind;
     int fd;
-    int tmpdirfd;          /* LF_TEMP: -1 otherwise */
+    int tmpdirfd;          /* LF_TEMP, LF_ANON: -1 otherwise */
+    int pdirfd;            /* LF_ANON: the final's directory (O_PATH), -1 otherwise */
     uint64_t pos;          /* LF_READ: next offset to read */
     uint64_t prealloc;     /* bytes preallocated with KEEP_SIZE, 0 = none */
     bool no_clone;         /* copy_range: reflink failed once, skip it */
