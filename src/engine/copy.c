@@ -274,14 +274,23 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
                 goto out;
         }
     }
+    bool at_eof = false;
     while (done < len) {
         size_t want = w->bufsize;
-        if (len - done < want)
-            want = (size_t)(len - done);
+        bool last = len - done < want;
+        if (last)
+            want = (size_t)(len - done) + (check_eof ? 1 : 0);  /* one more byte shows growth */
         size_t got = 0;
         *readside = true;
         if ((rc = x->sfs->ops->read(rd, w->buf, want, &got, ei)))
             goto out;
+        if (got > len - done) {
+            rc = err_setx(ei, ERR_SHORT_READ, "source '%s' changed during the copy: it grew beyond the listed length %" PRIu64,
+                          x->src, x->size);
+            goto out;
+        }
+        if (last && check_eof && got == len - done && got < want)
+            at_eof = true;     /* a short read of a regular file: end of file */
         if (got == 0) {
             rc = err_setx(ei, ERR_SHORT_READ, "source '%s' changed during the copy: it has fewer bytes (%" PRIu64 ") than listed (%" PRIu64 ")",
                           x->src, off + done, x->size);
@@ -299,7 +308,7 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
         done += got;
         atomic_fetch_add_explicit(&r->j->progress_bytes, got, memory_order_relaxed);
     }
-    if (check_eof) {
+    if (check_eof && !at_eof) {
         /* a source that grew during the copy is a failure, not a silent truncation */
         char one;
         size_t got = 0;
@@ -820,7 +829,9 @@ static void process_entry(struct wctx *w, const struct entry *e)
         job_fail(j, EXIT_FAIL, "path too long below '%s'", j->work);
         return;
     }
-    rc = j->tfs->ops->stat(j->tfs, w->dst, &ts, &ei);
+    /* a target that did not exist when the job started holds only what this
+     * job writes, and keys are unique: no need to look */
+    rc = j->fresh_target ? ERR_NOT_FOUND : j->tfs->ops->stat(j->tfs, w->dst, &ts, &ei);
     bool texists = rc == ERR_OK;
     if (rc && rc != ERR_NOT_FOUND) {
         job_fail(j, EXIT_FAIL, "cannot read target: %s", ei.msg);

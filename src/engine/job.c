@@ -433,6 +433,7 @@ int job_run(struct options *o)
             goto out;
         }
     }
+    j->fresh_target = !o->dry_run && (o->atomic || !j->target_exists);
     atomic_store(&j->phase, PHASE_COPYING);
     if ((status = copy_run(j)))
         goto out;

@@ -67,6 +67,7 @@ struct job {
     bool target_exists, target_is_dir, target_is_file;
     bool target_root_is_file;    /* overwrite mode for the single-file case (B §5.1) */
     bool contents_update;        /* -update or -overwrite */
+    bool fresh_target;           /* the target (or -atomic work dir) did not exist at start */
     atomic_int tmp_dir_ready;    /* temp dir created (lazily) */
     pthread_mutex_t mkdir_lock;
 

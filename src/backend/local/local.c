@@ -22,6 +22,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,6 +92,21 @@ static void lf_free(struct local_file *lf)
 static const char *lf_tmppath(const struct local_file *lf)
 {
     return lf->path + strlen(lf->path) + 1;
+}
+
+/* The temp directory a writer was created for (thread-local copy, valid
+ * until the next call on this thread). */
+static const char *lf_tmpdir(const struct local_file *lf)
+{
+    static __thread char buf[PATH_MAX];
+    const char *t = lf_tmppath(lf);
+    const char *slash = strrchr(t, '/');
+    size_t n = slash == t ? 1 : (size_t)(slash - t);
+    if (n >= sizeof buf)
+        n = sizeof buf - 1;
+    memcpy(buf, t, n);
+    buf[n] = 0;
+    return buf;
 }
 
 /* malloc'd parent directory of an absolute path ("/" for "/x"). */
@@ -504,6 +520,88 @@ static bool anon_allowed(void)
     return proc_ok == 1;
 }
 
+/* Each thread remembers the last final directory it opened (O_PATH fd,
+ * already checked for symlinks below the work directory): a tree is copied
+ * directory by directory, so most creates hit. Entries are dup'ed out, so a
+ * writer finished on another thread never depends on this cache. */
+struct pcache {
+    char *tdir, *parent;
+    int fd;
+};
+static pthread_key_t pcache_key;
+static pthread_once_t pcache_once = PTHREAD_ONCE_INIT;
+
+static void pcache_free(void *p)
+{
+    struct pcache *c = p;
+    if (!c)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->tdir);
+    free(c->parent);
+    free(c);
+}
+
+static void pcache_init(void)
+{
+    pthread_key_create(&pcache_key, pcache_free);
+}
+
+static struct pcache *pcache_of_thread(void)
+{
+    pthread_once(&pcache_once, pcache_init);
+    struct pcache *c = pthread_getspecific(pcache_key);
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return NULL;
+        c->fd = -1;
+        if (pthread_setspecific(pcache_key, c) != 0) {
+            free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* A dup of the cached directory fd for `path`'s parent, or -1. */
+static int pcache_get(const char *tdir, const char *path)
+{
+    struct pcache *c = pcache_of_thread();
+    const char *slash = strrchr(path, '/');
+    if (!c || c->fd < 0 || !slash || strcmp(c->tdir, tdir))
+        return -1;
+    size_t n = (size_t)(slash - path);
+    if (strlen(c->parent) != n || memcmp(c->parent, path, n))
+        return -1;
+    return fcntl(c->fd, F_DUPFD_CLOEXEC, 0);
+}
+
+static void pcache_put(const char *tdir, const char *path, int fd)
+{
+    struct pcache *c = pcache_of_thread();
+    const char *slash = strrchr(path, '/');
+    if (!c || !slash)
+        return;
+    int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    char *t = strdup(tdir), *p = strndup(path, (size_t)(slash - path));
+    if (nfd < 0 || !t || !p) {
+        if (nfd >= 0)
+            close(nfd);
+        free(t);
+        free(p);
+        return;
+    }
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c->tdir);
+    free(c->parent);
+    c->fd = nfd;
+    c->tdir = t;
+    c->parent = p;
+}
+
 /* The fast writer: an unnamed file (O_TMPFILE) in the final's own
  * directory, linked under its name at commit. Nothing is ever visible under
  * a temp name and a killed run leaves nothing behind. Returns false when the
@@ -537,6 +635,7 @@ static bool try_anon(struct local_file *lf, mode_t mode, struct errinfo *ei, int
         *rc = err_sys(ei, e, "cannot create '%s'", lf->path);
         return true;
     }
+    pcache_put(lf_tmpdir(lf), lf->path, pfd);
     lf->kind = LF_ANON;
     lf->fd = fd;
     lf->pdirfd = pfd;
@@ -549,13 +648,29 @@ static bool try_anon(struct local_file *lf, mode_t mode, struct errinfo *ei, int
  * then renamed over it). */
 static int anon_link(struct local_file *lf, struct errinfo *ei)
 {
+    static atomic_int empty_path_ok = 1;   /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH */
     char proc[64];
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", lf->fd);
     const char *base = base_of(lf->path);
-    if (linkat(AT_FDCWD, proc, lf->pdirfd, base, AT_SYMLINK_FOLLOW) == 0)
+    errno = 0;
+    if (atomic_load_explicit(&empty_path_ok, memory_order_relaxed)) {
+        if (linkat(lf->fd, "", lf->pdirfd, base, AT_EMPTY_PATH) == 0)
+            return ERR_OK;
+        if (errno == ENOENT || errno == EPERM || errno == EINVAL) {
+            atomic_store_explicit(&empty_path_ok, 0, memory_order_relaxed);
+            errno = 0;
+        } else if (errno != EEXIST)
+            return err_sys(ei, errno, "cannot create '%s'", lf->path);
+    }
+    if (errno != EEXIST && linkat(AT_FDCWD, proc, lf->pdirfd, base, AT_SYMLINK_FOLLOW) == 0)
         return ERR_OK;
     if (errno != EEXIST)
         return err_sys(ei, errno, "cannot create '%s'", lf->path);
+    if (lf->tmpdirfd < 0) {
+        lf->tmpdirfd = open(lf_tmpdir(lf), O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (lf->tmpdirfd < 0)
+            return err_sys(ei, errno, "cannot open '%s'", lf_tmpdir(lf));
+    }
     if (linkat(AT_FDCWD, proc, lf->tmpdirfd, lf->tmpname, AT_SYMLINK_FOLLOW) != 0) {
         if (errno != EEXIST || unlinkat(lf->tmpdirfd, lf->tmpname, 0) != 0 ||
             linkat(AT_FDCWD, proc, lf->tmpdirfd, lf->tmpname, AT_SYMLINK_FOLLOW) != 0)
@@ -608,6 +723,22 @@ static int l_create(struct be_fs *fs, const char *path,
             goto out;
         }
         tdir = dir;
+    }
+    if (anon_allowed()) {
+        int pfd = pcache_get(tdir, path);
+        if (pfd >= 0) {
+            int fd = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+            lf = fd >= 0 ? lf_new(LF_ANON, path, tdir, tmpname) : NULL;
+            if (lf) {
+                lf->fd = fd;
+                lf->pdirfd = pfd;
+                maybe_prealloc(lf, o->size_hint);
+                goto out;
+            }
+            if (fd >= 0)
+                close(fd);
+            close(pfd);
+        }
     }
     tfd = open(tdir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (tfd < 0 && errno == ENOENT && !o->tmp_dir) {
