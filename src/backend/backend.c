@@ -30,6 +30,7 @@ static const struct {
     {"file", &backend_local},
     {"", &backend_local},
     {"mem", &backend_mem},
+    {"gen", &backend_gen},
     {"s3", NULL},
     {"s3a", NULL},
     {"webhdfs", NULL},

@@ -269,5 +269,6 @@ void backend_close(struct be_fs *fs);
 /* The backends built in. */
 extern const struct backend_ops backend_local;
 extern const struct backend_ops backend_mem;
+extern const struct backend_ops backend_gen; /* synthetic read-only store, gen/gen.c */
 
 #endif

@@ -63,44 +63,6 @@ void commit_clean_stray(struct job *j)
     closedir(d);
 }
 
-/* Deletions gathered before any is done (--max-delete). */
-struct dellist {
-    char *buf;
-    size_t used, cap;
-    size_t n;
-};
-
-/* Records: a uint16_t length, then the key bytes (stored form, '\0'
- * separators: never use string functions on them). */
-static int dellist_add(struct dellist *d, const char *key, size_t len)
-{
-    uint16_t l = (uint16_t)len;
-    if (d->used + len + sizeof l > d->cap) {
-        size_t nc = d->cap ? d->cap * 2 : 65536;
-        while (nc < d->used + len + sizeof l)
-            nc *= 2;
-        char *b = realloc(d->buf, nc);
-        if (!b)
-            return ERR_NOMEM;
-        d->buf = b;
-        d->cap = nc;
-    }
-    memcpy(d->buf + d->used, &l, sizeof l);
-    memcpy(d->buf + d->used + sizeof l, key, len);
-    d->used += len + sizeof l;
-    d->n++;
-    return ERR_OK;
-}
-
-static bool is_temp_key(const struct entry *e)
-{
-    const char *k = entry_key(e);
-    size_t n = e->keylen, i = n;
-    while (i > 0 && k[i - 1] != 0)
-        i--;
-    return n - i >= strlen(TMP_PREFIX) && !memcmp(k + i, TMP_PREFIX, strlen(TMP_PREFIX));
-}
-
 static int trash_move(struct job *j, struct be_fs *tfs, const char *path, const char *key,
                       struct errinfo *ei)
 {
@@ -125,97 +87,39 @@ static int trash_move(struct job *j, struct be_fs *tfs, const char *path, const 
     return tfs->ops->rename(tfs, path, dst, ei);
 }
 
+/* Carry out the deletions the join gathered (B §8.1), after --max-delete
+ * has had its say; --trash moves instead of removing (Part A 6). */
 static int do_delete(struct job *j)
 {
-    struct errinfo ei = {0};
-    struct sorter *ts = NULL;
-    struct plan_iter *si = NULL, *ti = NULL;
-    struct dellist dl = {0};
-    int status = EXIT_OK;
-    int rc, err = 0;
     char path[PATHMAX];
-    char *last_deleted = malloc(ENTRY_KEY_MAX + 1);
-    size_t last_len = 0;
-    bool have_last = false;
-    if (!last_deleted) {
-        job_fail(j, EXIT_FAIL, "out of memory");
+    char key[ENTRY_KEY_MAX + 2];
+    struct errinfo ei = {0};
+    int status = EXIT_OK;
+    FILE *f = NULL;
+    if (!j->del_path[0] || j->ndeletions == 0)
+        return EXIT_OK;
+    if (j->o->max_delete >= 0 && (long long)j->ndeletions > j->o->max_delete) {
+        job_fail(j, EXIT_FAIL, "refusing to delete %llu entries from %s: more than --max-delete %lld; nothing was deleted",
+                 (unsigned long long)j->ndeletions, j->o->target, j->o->max_delete);
         return EXIT_FAIL;
     }
-    if (!j->target_exists && !j->o->dry_run) {
-        /* the target was created by this run: nothing can be missing at source */
+    f = fopen(j->del_path, "rb");
+    if (!f) {
+        job_fail(j, EXIT_FAIL, "cannot read the deletion list '%s': %s", j->del_path, strerror(errno));
+        return EXIT_FAIL;
     }
-    struct be_stat st;
-    if (j->tfs->ops->stat(j->tfs, j->target, &st, NULL) || st.type != BE_DIR)
-        goto out;
-    if ((rc = listing_walk_target(j, j->tfs, j->target, &ts, &ei))) {
-        job_fail(j, EXIT_FAIL, "cannot list the target for -delete: %s", ei.msg);
-        status = EXIT_FAIL;
-        goto out;
-    }
-    si = plan_iter_new(j->plan, &ei);
-    ti = plan_iter_new(ts, &ei);
-    if (!si || !ti) {
-        job_fail(j, EXIT_FAIL, "%s", ei.msg);
-        status = EXIT_FAIL;
-        goto out;
-    }
-    {
-        const struct entry *s = plan_iter_next(si, &err);
-        /* the source iterator's record buffer is reused: keep a copy */
-        char *scopy = malloc(sizeof(struct entry) + ENTRY_KEY_MAX + 8);
-        if (!scopy) {
-            job_fail(j, EXIT_FAIL, "out of memory");
+    const char *troot = strcmp(j->target, "/") ? j->target : "";
+    size_t tl = strlen(troot);
+    uint16_t kl;
+    while (fread(&kl, sizeof kl, 1, f) == 1) {
+        if (kl > ENTRY_KEY_MAX || fread(key, kl, 1, f) != 1) {
+            job_fail(j, EXIT_FAIL, "the deletion list '%s' is corrupt", j->del_path);
             status = EXIT_FAIL;
             goto out;
         }
-        if (s)
-            memcpy(scopy, s, entry_size(s));
-        const struct entry *t;
-        while ((t = plan_iter_next(ti, &err))) {
-            if (have_last && t->keylen > last_len && !memcmp(entry_key(t), last_deleted, last_len) &&
-                entry_key(t)[last_len] == 0)
-                continue;   /* below a directory already marked */
-            int c = 1;
-            while (s && (c = entry_cmp((const struct entry *)scopy, t)) < 0) {
-                s = plan_iter_next(si, &err);
-                if (s)
-                    memcpy(scopy, s, entry_size(s));
-            }
-            if (s && c == 0)
-                continue;   /* present at source */
-            if (is_temp_key(t))
-                continue;   /* another run's temp file: never ours to delete */
-            if (dellist_add(&dl, entry_key(t), t->keylen)) {
-                free(scopy);
-                job_fail(j, EXIT_FAIL, "out of memory");
-                status = EXIT_FAIL;
-                goto out;
-            }
-            memcpy(last_deleted, entry_key(t), t->keylen);
-            last_len = t->keylen;
-            have_last = true;
-        }
-        free(scopy);
-    }
-    if (err) {
-        job_fail(j, EXIT_FAIL, "cannot read listings for -delete: %s", err_str(err));
-        status = EXIT_FAIL;
-        goto out;
-    }
-    if (j->o->max_delete >= 0 && (long long)dl.n > j->o->max_delete) {
-        job_fail(j, EXIT_FAIL, "refusing to delete %zu entries from %s: more than --max-delete %lld; nothing was deleted",
-                 dl.n, j->o->target, j->o->max_delete);
-        status = EXIT_FAIL;
-        goto out;
-    }
-    for (size_t off = 0; off < dl.used;) {
-        uint16_t kl;
-        memcpy(&kl, dl.buf + off, sizeof kl);
-        const char *k = dl.buf + off + sizeof kl;
-        off += sizeof kl + kl;
-        char key[ENTRY_KEY_MAX + 2];
         for (size_t i = 0; i < kl; i++)
-            key[i] = k[i] ? k[i] : '/';
+            if (!key[i])
+                key[i] = '/';
         key[kl] = 0;
         if (kl < 2 || key[0] != '/') {
             /* never the target root itself (B §8.1) */
@@ -223,14 +127,13 @@ static int do_delete(struct job *j)
             status = EXIT_FAIL;
             goto out;
         }
-        const char *troot = strcmp(j->target, "/") ? j->target : "";
-        if (strlen(troot) + kl >= sizeof path) {
+        if (tl + kl >= sizeof path) {
             job_fail(j, EXIT_FAIL, "cannot delete below '%s': path too long", j->target);
             status = EXIT_FAIL;
             goto out;
         }
-        memcpy(path, troot, strlen(troot));
-        memcpy(path + strlen(troot), key, (size_t)kl + 1);
+        memcpy(path, troot, tl);
+        memcpy(path + tl, key, (size_t)kl + 1);
         if (j->o->dry_run) {
             if (j->dry_out) {
                 pthread_mutex_lock(&j->out_lock);
@@ -240,10 +143,8 @@ static int do_delete(struct job *j)
             job_count(j, C_DELETED, 1);
             continue;
         }
-        if (j->o->trash_dir)
-            rc = trash_move(j, j->tfs, path, key, &ei);
-        else
-            rc = j->tfs->ops->remove(j->tfs, path, true, &ei);
+        int rc = j->o->trash_dir ? trash_move(j, j->tfs, path, key, &ei)
+                                 : j->tfs->ops->remove(j->tfs, path, true, &ei);
         if (rc == ERR_OK || rc == ERR_NOT_FOUND) {
             job_count(j, C_DELETED, 1);
             continue;
@@ -256,12 +157,12 @@ static int do_delete(struct job *j)
         status = EXIT_FAIL;
         goto out;
     }
+    if (ferror(f)) {
+        job_fail(j, EXIT_FAIL, "cannot read the deletion list '%s'", j->del_path);
+        status = EXIT_FAIL;
+    }
 out:
-    plan_iter_free(si);
-    plan_iter_free(ti);
-    sorter_free(ts);
-    free(dl.buf);
-    free(last_deleted);
+    fclose(f);
     return status;
 }
 
@@ -312,7 +213,7 @@ static int do_xtrack(struct job *j)
     struct be_stat st;
     if (!status) {
         if (j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK && st.type == BE_DIR) {
-            if (listing_walk_target(j, j->tfs, j->target, &ts, &ei)) {
+            if (listing_walk_target(j, j->tfs, j->target, false, &ts, &ei)) {
                 job_fail(j, EXIT_FAIL, "cannot list the target for -xtrack: %s", ei.msg);
                 status = EXIT_FAIL;
             }
@@ -396,12 +297,14 @@ static int dir_attributes(struct job *j)
 int commit_run(struct job *j)
 {
     int status = EXIT_OK;
-    /* B §0: one of -delete / -atomic / -xtrack */
+    /* B §0: -delete, the -atomic rename, or -xtrack. (Hadoop takes only the
+     * -delete branch for -atomic -overwrite -delete and then fails; here the
+     * deletions - none, the work dir was fresh - are followed by the rename.) */
     if (j->o->delete_missing)
         status = do_delete(j);
-    else if (j->o->atomic)
+    if (!status && j->o->atomic)
         status = do_atomic(j);
-    else if (j->o->xtrack_dir)
+    else if (!status && !j->o->delete_missing && j->o->xtrack_dir)
         status = do_xtrack(j);
     if (status)
         return status;

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "engine/decide.h"
+#include "engine/join.h"
 #include "engine/throttle.h"
 #include "engine/workq.h"
 #include "util/checksum.h"
@@ -643,8 +644,25 @@ static void record_result(struct wctx *w, const struct entry *e, const char *src
 }
 
 /* Apply -p attributes to an existing target (skipped files, B §7). */
+/* True when the target already has every attribute `what` asks for (only
+ * decidable for owner, group, mode and mtime; xattrs/ACLs need a look). */
+static bool attrs_equal(unsigned what, const struct entry *e, const struct be_stat *ts)
+{
+    if (what & ~(unsigned)(PRESERVE_U | PRESERVE_G | PRESERVE_P | PRESERVE_T))
+        return false;
+    if ((what & PRESERVE_U) && (e->uid == BE_ID_NONE || e->uid != ts->uid))
+        return false;
+    if ((what & PRESERVE_G) && (e->gid == BE_ID_NONE || e->gid != ts->gid))
+        return false;
+    if ((what & PRESERVE_P) && (e->mode & 07777) != (ts->mode & 07777))
+        return false;
+    if ((what & PRESERVE_T) && e->mtime_ns != ts->mtime_ns)
+        return false;
+    return true;
+}
+
 static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
-                       const char *dst, bool dir, struct errinfo *ei)
+                       const char *dst, bool dir, const struct be_stat *ts, struct errinfo *ei)
 {
     struct job *j = w->j;
     unsigned what = copy_preserve_mask(j, dir);
@@ -652,6 +670,8 @@ static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
     int rc;
     if (!what || !j->tfs->ops->setattr || j->o->dry_run)
         return ERR_OK;
+    if (ts && (j->tfs->ops->caps & BE_CAP_NUMERIC_IDS) && attrs_equal(what, e, ts))
+        return ERR_OK;     /* B §7: nothing differs, nothing to change */
     if ((rc = copy_source_attrs(j, e, src, what, &a, ei)))
         return rc;
     rc = j->tfs->ops->setattr(j->tfs, dst, &a, what, ei);
@@ -811,7 +831,11 @@ static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
             return chunk;
         return 0;
     }
-    if (e->size >= r->chunk_min)
+    /* Split only a file bigger than its fair share of the job: then the
+     * other workers would idle while one copies it. Several big files are
+     * copied faster whole and side by side (parallel writes into one file
+     * serialise on its inode lock on ext4). */
+    if (e->size >= r->chunk_min && e->size > r->j->plan_bytes / (uint64_t)r->n)
         return r->chunk_size;
     return 0;
 }
@@ -831,7 +855,22 @@ static void process_entry(struct wctx *w, const struct entry *e)
     }
     /* a target that did not exist when the job started holds only what this
      * job writes, and keys are unique: no need to look */
-    rc = j->fresh_target ? ERR_NOT_FOUND : j->tfs->ops->stat(j->tfs, w->dst, &ts, &ei);
+    const struct tstat *tt = entry_tstat(e);
+    if (tt) {
+        memset(&ts, 0, sizeof ts);
+        ts.type = (enum be_type)tt->type;
+        ts.size = tt->size;
+        ts.mtime_ns = tt->mtime_ns;
+        ts.atime_ns = tt->atime_ns;
+        ts.mode = tt->mode;
+        ts.uid = tt->uid;
+        ts.gid = tt->gid;
+        rc = ERR_OK;
+    } else if (j->fresh_target || (e->flags & ENTRY_F_TABSENT)) {
+        rc = ERR_NOT_FOUND;
+    } else {
+        rc = j->tfs->ops->stat(j->tfs, w->dst, &ts, &ei);
+    }
     bool texists = rc == ERR_OK;
     if (rc && rc != ERR_NOT_FOUND) {
         job_fail(j, EXIT_FAIL, "cannot read target: %s", ei.msg);
@@ -874,7 +913,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
             wlog(w, "FILE_SKIPPED: source=%s, size=%" PRIu64 " --> target=%s, size=%" PRIu64,
                  w->src, e->size, w->dst, ts.size);
         dry(j, "SKIP %s -> %s", w->src, w->dst);
-        if ((rc = apply_attrs(w, e, w->src, w->dst, false, &ei)))
+        if ((rc = apply_attrs(w, e, w->src, w->dst, false, &ts, &ei)))
             job_fail(j, EXIT_FAIL, "cannot preserve attributes of %s: %s", w->dst, ei.msg);
         return;
     }
@@ -1037,37 +1076,47 @@ int copy_run(struct job *j)
         status = EXIT_FAIL;
         goto out;
     }
-    /* produce: batches of up to 256 entries / 16 MiB of data */
+    /* produce: batches of up to 256 entries / 16 MiB of data, each entry
+     * with its target's status when the target was listed (join.c) */
     {
-        struct plan_iter *it = plan_iter_new(j->plan, &ei);
-        if (!it) {
+        struct join *jn = NULL;
+        struct plan_iter *it = NULL;
+        if (join_open(j, &jn) == EXIT_OK && !(it = plan_iter_new(j->plan, &ei)))
             job_fail(j, EXIT_FAIL, "%s", ei.msg);
-        } else {
+        if (it) {
             struct wbatch *b = NULL;
             const struct entry *e;
             int err = 0;
-            const size_t bcap = 256 * (sizeof(struct entry) + 128);
+            const size_t bcap = 256 * (sizeof(struct entry) + sizeof(struct tstat) + 128);
             while (!atomic_load(&j->cancel) && (e = plan_iter_next(it, &err))) {
-                if (b && (b->n >= 256 || b->bytes >= (16u << 20) || !wbatch_add(b, e))) {
+                struct tstat t;
+                int have = jn ? join_step(jn, e, &t) : 0;
+                if (have < 0)
+                    break;
+                const struct tstat *tp = have ? &t : NULL;
+                if (b && (b->n >= 256 || b->bytes >= (16u << 20) || !wbatch_add_t(b, e, tp, jn != NULL))) {
                     r.q->ops->push(r.q, b);
                     b = NULL;
                 }
                 if (!b) {
-                    size_t cap = entry_size(e) > bcap ? entry_size(e) : bcap;
-                    b = wbatch_new(cap);
+                    size_t need = entry_size(e) + sizeof(struct tstat);
+                    b = wbatch_new(need > bcap ? need : bcap);
                     if (!b) {
                         job_fail(j, EXIT_FAIL, "out of memory");
                         break;
                     }
-                    wbatch_add(b, e);
+                    wbatch_add_t(b, e, tp, jn != NULL);
                 }
             }
             if (b)
                 r.q->ops->push(r.q, b);
             if (err)
                 job_fail(j, EXIT_FAIL, "cannot read the listing: %s", err_str(err));
+            if (jn && !atomic_load(&j->cancel))
+                join_finish(jn);
             plan_iter_free(it);
         }
+        join_free(jn);
     }
     r.q->ops->finish(r.q);
     status = j->first_exit;

@@ -38,7 +38,10 @@ struct entry {
     uint16_t pad;
     /* char key[keylen] follows (separator '\0', see above) */
 };
-#define ENTRY_F_ROOT 1u   /* the source root itself (key "" or its name) */
+#define ENTRY_F_ROOT 1u      /* the source root itself (key "" or its name) */
+#define ENTRY_F_EXCLUDED 2u  /* target listing: matched a filter (never deleted) */
+#define ENTRY_F_TSTAT 4u     /* in a work batch: a struct tstat follows the record */
+#define ENTRY_F_TABSENT 8u   /* in a work batch: the target was listed and has no such key */
 
 static inline const char *entry_key(const struct entry *e)
 {
@@ -48,6 +51,22 @@ static inline size_t entry_size(const struct entry *e)
 {
     return (sizeof(struct entry) + e->keylen + 7u) & ~(size_t)7u;
 }
+/* The target's status carried with an entry when the target was listed
+ * beside the source (the lock-step compare), so workers need not stat. */
+struct tstat {
+    uint64_t size;
+    int64_t mtime_ns;
+    int64_t atime_ns;
+    uint32_t mode, uid, gid;
+    uint8_t type;
+    uint8_t pad[3];
+};
+static inline const struct tstat *entry_tstat(const struct entry *e)
+{
+    return (e->flags & ENTRY_F_TSTAT)
+               ? (const struct tstat *)((const char *)e + entry_size(e)) : NULL;
+}
+
 /* Copy the key with '/' separators into buf (NUL-terminated); returns length. */
 size_t entry_key_copy(const struct entry *e, char *buf, size_t n);
 /* Compare two entries by key (memcmp order over the stored form). */

@@ -75,6 +75,8 @@ struct job {
     char workdir[4096];          /* private work area (spill files, logs) */
 
     struct sorter *plan;         /* the sorted source listing */
+    char del_path[4200];         /* -delete candidates gathered by the join (join.c) */
+    uint64_t ndeletions;
     uint64_t plan_files, plan_dirs, plan_bytes;
 
     /* workers */

@@ -473,6 +473,7 @@ struct walk {
     size_t nthreads;
     struct sorter **sorters;
     const char *qprefix;          /* qualified prefix for filters ("file:") */
+    bool keep_excluded;           /* add filtered entries flagged, not drop them */
 };
 
 struct wthread {
@@ -556,8 +557,9 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
     memcpy(key + t->dirkeylen + 1, name, namelen);
     size_t kl = t->dirkeylen + 1 + namelen;
     key[kl] = 0;
-    if (!excluded(w, buf, pl)) {
-        if ((rc = sorter_add(t->s, st, t->root, key, kl, 0, &w->ei)))
+    bool ex = excluded(w, buf, pl);
+    if (!ex || w->keep_excluded) {
+        if ((rc = sorter_add(t->s, st, t->root, key, kl, ex ? ENTRY_F_EXCLUDED : 0, &w->ei)))
             return rc;
     }
     if (st->type == BE_DIR) {
@@ -795,7 +797,7 @@ out:
 }
 
 int listing_walk_target(struct job *j, struct be_fs *fs, const char *root_path,
-                        struct sorter **out, struct errinfo *ei)
+                        bool keep_excluded, struct sorter **out, struct errinfo *ei)
 {
     struct walk w;
     char qp[512];
@@ -805,6 +807,7 @@ int listing_walk_target(struct job *j, struct be_fs *fs, const char *root_path,
     pthread_cond_init(&w.cond, NULL);
     w.j = j;
     w.fs_override = fs;
+    w.keep_excluded = keep_excluded;
     w.nthreads = list_threads(j);
     qualified_prefix(fs, qp, sizeof qp);
     w.qprefix = qp;

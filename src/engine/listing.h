@@ -15,9 +15,10 @@ int listing_prepare(struct job *j);
 int listing_build(struct job *j);
 
 /* List the tree under `root_path` of `fs` into a new finished sorter: keys
- * relative to root_path, the root itself omitted, filters applied.
- * Returns ERR_* and fills ei. */
+ * relative to root_path, the root itself omitted. Entries matching the
+ * filters are dropped, or with keep_excluded kept and flagged
+ * ENTRY_F_EXCLUDED. Returns ERR_* and fills ei. */
 int listing_walk_target(struct job *j, struct be_fs *fs, const char *root_path,
-                        struct sorter **out, struct errinfo *ei);
+                        bool keep_excluded, struct sorter **out, struct errinfo *ei);
 
 #endif

@@ -30,6 +30,9 @@ struct wbatch {
 struct wbatch *wbatch_new(size_t cap);
 /* Append a copy of e; returns false when it does not fit. */
 bool wbatch_add(struct wbatch *b, const struct entry *e);
+/* Append a copy of e with what is known of its target: `t` (the target's
+ * status) or, when t is NULL and `absent`, that the target has no such key. */
+bool wbatch_add_t(struct wbatch *b, const struct entry *e, const struct tstat *t, bool absent);
 /* Iterate: *pos starts at 0. */
 const struct entry *wbatch_next(const struct wbatch *b, size_t *pos);
 

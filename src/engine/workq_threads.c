@@ -44,17 +44,31 @@ struct wbatch *wbatch_new(size_t cap)
     return b;
 }
 
-bool wbatch_add(struct wbatch *b, const struct entry *e)
+bool wbatch_add_t(struct wbatch *b, const struct entry *e, const struct tstat *t, bool absent)
 {
     size_t sz = entry_size(e);
-    if (b->used + sz > b->cap)
+    size_t need = sz + (t ? sizeof *t : 0);
+    if (b->used + need > b->cap)
         return false;
-    memcpy(b->data + b->used, e, sz);
-    b->used += sz;
+    struct entry *c = (struct entry *)(b->data + b->used);
+    memcpy(c, e, sz);
+    c->flags &= (uint8_t)~(ENTRY_F_TSTAT | ENTRY_F_TABSENT);
+    if (t) {
+        c->flags |= ENTRY_F_TSTAT;
+        memcpy(b->data + b->used + sz, t, sizeof *t);
+    } else if (absent) {
+        c->flags |= ENTRY_F_TABSENT;
+    }
+    b->used += need;
     b->n++;
     if (e->type == BE_FILE)
         b->bytes += e->size;
     return true;
+}
+
+bool wbatch_add(struct wbatch *b, const struct entry *e)
+{
+    return wbatch_add_t(b, e, NULL, false);
 }
 
 const struct entry *wbatch_next(const struct wbatch *b, size_t *pos)
@@ -62,7 +76,7 @@ const struct entry *wbatch_next(const struct wbatch *b, size_t *pos)
     if (*pos >= b->used)
         return NULL;
     const struct entry *e = (const struct entry *)(b->data + *pos);
-    *pos += entry_size(e);
+    *pos += entry_size(e) + ((e->flags & ENTRY_F_TSTAT) ? sizeof(struct tstat) : 0);
     return e;
 }
 
