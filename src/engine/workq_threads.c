@@ -27,6 +27,7 @@ struct wq {
     pthread_t *threads;
     int started;
     int closed;
+    int busy;                     /* workers running a batch or help task: they may post help */
     workq_exec_fn exec;
     void *ctx;
 };
@@ -113,22 +114,30 @@ static void *worker_main(void *arg)
         if (h) {
             if (!(q->help_head = h->next))
                 q->help_tail = NULL;
+            q->busy++;
             pthread_mutex_unlock(&q->lock);
             h->fn(h->arg, id);
             pthread_mutex_lock(&q->lock);
+            if (--q->busy == 0)
+                pthread_cond_broadcast(&q->cond_work);
             continue;
         }
         struct wbatch *b = take(q, id);
         if (b) {
             q->queued--;
+            q->busy++;
             pthread_cond_signal(&q->cond_space);
             pthread_mutex_unlock(&q->lock);
             b->next = NULL;
             q->exec(q->ctx, id, b);
             pthread_mutex_lock(&q->lock);
+            if (--q->busy == 0)
+                pthread_cond_broadcast(&q->cond_work);
             continue;
         }
-        if (q->closed)
+        /* leave only when nothing can come any more: closed, and no worker
+         * busy (a busy one may still post help tasks) */
+        if (q->closed && q->busy == 0)
             break;
         pthread_cond_wait(&q->cond_work, &q->lock);
     }
