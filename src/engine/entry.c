@@ -250,9 +250,19 @@ int sorter_add(struct sorter *s, const struct be_stat *st, uint32_t root,
     return push_record(s, &u.e, ei);
 }
 
+size_t sorter_mem_used(const struct sorter *s)
+{
+    return s ? s->arena_cap + s->offs_cap * sizeof(uint32_t) : 0;
+}
+
 int sorter_absorb(struct sorter *dst, struct sorter *src, struct errinfo *ei)
 {
     int rc = ERR_OK;
+    /* Copy small leftovers; spill a big buffer as its own run rather than
+     * doubling it in memory (the job's sort budget holds for the sum). */
+    if (src->n && dst->used + src->used + (dst->n + src->n) * sizeof(uint32_t) > dst->cap &&
+        (rc = spill(src, ei)))
+        return rc;
     for (size_t i = 0; i < src->n; i++) {
         const struct entry *e = (const struct entry *)(src->arena + src->offs[i]);
         if ((rc = push_record(dst, e, ei)))

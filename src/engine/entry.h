@@ -87,6 +87,8 @@ int sorter_add(struct sorter *s, const struct be_stat *st, uint32_t root,
 int sorter_absorb(struct sorter *dst, struct sorter *src, struct errinfo *ei);
 /* Entries added so far. */
 uint64_t sorter_count(const struct sorter *s);
+/* Bytes of memory the sorter holds now (its in-memory buffer). */
+size_t sorter_mem_used(const struct sorter *s);
 
 /* Finish: sort what is buffered; afterwards the sorter is an iterable plan.
  * When everything fit in memory nothing touches the disk; otherwise the runs

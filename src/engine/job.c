@@ -6,7 +6,10 @@
  * atomics; job_error/job_fail lock err_lock. */
 #include "engine/job.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -336,6 +339,30 @@ static int setup_work(struct job *j)
 }
 
 /* Remove the private work area (only our spill files live there). */
+static void remove_tree_local(const char *path);
+
+/* distcp-meta-<pid>-XXXXXX dirs whose process is gone (killed runs). */
+static void clean_stale_workdirs(const char *tmpd)
+{
+    DIR *d = opendir(tmpd);
+    struct dirent *de;
+    char path[PATHMAX];
+    while (d && (de = readdir(d))) {
+        if (strncmp(de->d_name, "distcp-meta-", 12))
+            continue;
+        char *end = NULL;
+        long pid = strtol(de->d_name + 12, &end, 10);
+        if (pid <= 0 || !end || *end != '-' || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s", tmpd, de->d_name);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+            remove_tree_local(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 static void remove_tree_local(const char *path)
 {
     struct be_fs *fs = NULL;
@@ -371,9 +398,16 @@ int job_run(struct options *o)
     if (o->bandwidth_set && !isfinite(o->bandwidth_mb))
         o->bandwidth_set = false;   /* -bandwidth Infinity: no limit */
 
-    /* the private work area (Hadoop's meta folder), always removed at the end */
+    /* big buffers (listing runs, copy buffers) come from mmap and go back
+     * to the system when freed, so peak RSS follows what is really held */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+
+    /* the private work area (Hadoop's meta folder), always removed at the
+     * end; ones left by killed runs (their pid is gone) are removed too */
     const char *tmpd = getenv("TMPDIR");
-    snprintf(j->workdir, sizeof j->workdir, "%s/distcp-meta-XXXXXX", tmpd && *tmpd ? tmpd : "/tmp");
+    tmpd = tmpd && *tmpd ? tmpd : "/tmp";
+    clean_stale_workdirs(tmpd);
+    snprintf(j->workdir, sizeof j->workdir, "%s/distcp-meta-%d-XXXXXX", tmpd, (int)getpid());
     if (!mkdtemp(j->workdir)) {
         fprintf(stderr, "distcp: cannot create the private work area '%s': %s\n", j->workdir, strerror(errno));
         j->workdir[0] = 0;

@@ -474,6 +474,7 @@ struct walk {
     struct sorter **sorters;
     const char *qprefix;          /* qualified prefix for filters ("file:") */
     bool keep_excluded;           /* add filtered entries flagged, not drop them */
+    size_t budget;                /* sort memory for this walk (bytes) */
 };
 
 struct wthread {
@@ -639,7 +640,7 @@ static int walk_run(struct walk *w, struct sorter *into, struct errinfo *ei)
         rc = err_setx(ei, ERR_NOMEM, "out of memory");
         goto out;
     }
-    size_t per = sorter_mem() / n;
+    size_t per = w->budget / n;
     for (size_t i = 0; i < n; i++) {
         ts[i].w = w;
         ts[i].s = sorter_new(w->j->workdir, per);
@@ -718,6 +719,7 @@ int listing_build(struct job *j)
     pthread_cond_init(&w.cond, NULL);
     w.j = j;
     w.nthreads = list_threads(j);
+    w.budget = sorter_mem();
     j->plan = sorter_new(j->workdir, sorter_mem());
     if (!j->plan) {
         job_fail(j, EXIT_FAIL, "out of memory");
@@ -809,9 +811,13 @@ int listing_walk_target(struct job *j, struct be_fs *fs, const char *root_path,
     w.fs_override = fs;
     w.keep_excluded = keep_excluded;
     w.nthreads = list_threads(j);
+    /* one sort budget per job: what the source plan still holds in memory
+     * is taken off this walk's share (at least a quarter is left) */
+    size_t budget = sorter_mem(), held = sorter_mem_used(j->plan);
+    w.budget = held + budget / 4 < budget ? budget - held : budget / 4;
     qualified_prefix(fs, qp, sizeof qp);
     w.qprefix = qp;
-    struct sorter *s = sorter_new(j->workdir, sorter_mem());
+    struct sorter *s = sorter_new(j->workdir, w.budget);
     if (!s) {
         rc = err_setx(ei, ERR_NOMEM, "out of memory");
         goto out;

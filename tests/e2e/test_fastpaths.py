@@ -78,11 +78,17 @@ def test_chunked_big_file_by_several_workers(tmp):
     make_tree(tmp / "src", {"huge.bin": data})
     env = {"DISTCP_CHUNK_MIN_MB": "1", "DISTCP_CHUNK_MB": "1"}
     calls = strace_calls(["-m", 4, tmp / "src", tmp / "dst"], ["copy_file_range"], env=env)
-    tids = {tid for tid, _ in calls["copy_file_range"]}
-    # 12 full 1 MiB chunks by copy_file_range (the short last one may use read/write)
-    assert len(calls["copy_file_range"]) >= 12, "expected one call per 1 MiB chunk"
-    assert len(tids) >= 2, "chunks were not spread over several workers"
+    # 12 full 1 MiB chunks by copy_file_range at their own offsets (the short
+    # last one may use read/write)
+    offsets = {int(re.search(r"\[(\d+)\]", line).group(1)) for _, line in calls["copy_file_range"]}
+    assert {i * MiB for i in range(12)} <= offsets, sorted(offsets)
     assert (tmp / "dst" / "huge.bin").read_bytes() == data
+    # throttled (so that each chunk takes a while), the chunks are written by
+    # several workers at once
+    calls = strace_calls(["-m", 4, "-bandwidth", "40", tmp / "src", tmp / "dst3"], ["pwrite64"], env=env)
+    tids = {tid for tid, _ in calls["pwrite64"]}
+    assert len(tids) >= 2, "chunks were not spread over several workers"
+    assert (tmp / "dst3" / "huge.bin").read_bytes() == data
     # counted once, with its full size
     p = run("-overwrite", "-m", 4, tmp / "src", tmp / "dst2", env=env, check=0)
     c = counters(p)
@@ -109,7 +115,8 @@ def test_blocksperchunk_local(tmp):
     data = rnd(70 * MiB, 5)
     make_tree(tmp / "src", {"f.bin": data})
     calls = strace_calls(["-blocksperchunk", "1", "-m", 4, tmp / "src", tmp / "dst"], ["copy_file_range"])
-    assert len({tid for tid, _ in calls["copy_file_range"]}) >= 2
+    offsets = {int(re.search(r"\[(\d+)\]", line).group(1)) for _, line in calls["copy_file_range"]}
+    assert {0, 32 * MiB, 64 * MiB} <= offsets, sorted(offsets)
     assert (tmp / "dst" / "f.bin").read_bytes() == data
 
 
