@@ -10,6 +10,7 @@ RSS and distcp's speed ratio to each peer.
 Workloads (the shared notes' definitions, generated here with our own code):
   small  50,000 files of 1-16 KiB in 500 leaf directories (~415 MiB)
   large  8 files of 512 MiB of incompressible data
+  huge   one file of 4 GiB (all workers copy it at once, in chunks)
   inc    the small tree already copied; 1% of the files rewritten (new size,
          mtime +10 s) and 1% deleted at the source; sync with delete.
          Reported as files checked per second.
@@ -105,7 +106,8 @@ def ensure_workloads(base, args, wanted):
     os.makedirs(base, exist_ok=True)
     stamp = os.path.join(base, "stamp.json")
     params = {"small": [args.small_files, 500, args.seed],
-              "large": [args.large_files, args.large_mib, args.seed]}
+              "large": [args.large_files, args.large_mib, args.seed],
+              "huge": [1, args.huge_mib, args.seed]}
     have = {}
     if os.path.exists(stamp):
         with open(stamp) as f:
@@ -122,6 +124,11 @@ def ensure_workloads(base, args, wanted):
         log("generating large: %d x %d MiB" % (args.large_files, args.large_mib))
         gen_large(os.path.join(base, "large"), args.large_files, args.large_mib, args.seed)
         have["large"] = params["large"]
+    if "huge" in wanted and have.get("huge") != params["huge"]:
+        shutil.rmtree(os.path.join(base, "huge"), ignore_errors=True)
+        log("generating huge: 1 x %d MiB" % args.huge_mib)
+        gen_large(os.path.join(base, "huge"), 1, args.huge_mib, args.seed + 1)
+        have["huge"] = params["huge"]
     if "inc" in wanted and have.get("inc") != params["small"]:
         log("generating inc (from small)")
         gen_inc(base, small, args.seed)
@@ -258,11 +265,12 @@ def table(rows, markdown):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", required=True, help="where workloads and copies go")
-    ap.add_argument("--workloads", default="small,large,inc")
+    ap.add_argument("--workloads", default="small,large,huge,inc")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--small-files", type=int, default=50000)
     ap.add_argument("--large-files", type=int, default=8)
     ap.add_argument("--large-mib", type=int, default=512)
+    ap.add_argument("--huge-mib", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--distcp", default=os.path.join(ROOT, "build", "distcp"))
     ap.add_argument("--peers", default="rsync,rclone,fpsync")

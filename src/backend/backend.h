@@ -44,6 +44,11 @@ struct be_stat {
     uint16_t replication;   /* 0 when not meaningful */
     uint64_t dev, ino;      /* identity, 0 when unknown */
     uint32_t nlink;
+    /* distcp's own "digest" metadata (see getmeta), when the store can hand
+     * it out with the status cheaply (list() only): meta_known says it
+     * looked; then meta_digest is the value, "" when there is none. */
+    bool meta_known;
+    char meta_digest[64];
 };
 
 /* Capability bits: semantics, not identity. */

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "engine/decide.h"
+#include "engine/digest.h"
 #include "engine/join.h"
 #include "engine/throttle.h"
 #include "engine/workq.h"
@@ -156,39 +157,29 @@ int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
 
 /* ------------------------------------------------------------ digests */
 
-#define META_DIGEST "digest"
-
-/* "crc32c:xxxxxxxx;s=<size>;m=<mtime_ns>" */
-static void digest_value(uint32_t crc, uint64_t size, int64_t mtime, char *buf, size_t n)
-{
-    struct digest d = {.crc32c = crc, .len = size};
-    char dv[32];
-    digest_format(&d, dv, sizeof dv);
-    snprintf(buf, n, "%s;s=%" PRIu64 ";m=%" PRId64, dv, size, mtime);
-}
-
 /* Read a digest recorded with a file; valid only while size and mtime match
  * (Part A 4). Returns true and *crc when valid. */
 static bool digest_get(struct be_fs *fs, const char *path, uint64_t size, int64_t mtime,
                        uint32_t *crc)
 {
     char *v = NULL;
-    bool ok = false;
     if (!fs->ops->getmeta || fs->ops->getmeta(fs, path, META_DIGEST, &v, NULL))
         return false;
-    char *semi = strchr(v, ';');
-    uint64_t s = 0;
-    int64_t m = 0;
-    if (semi && sscanf(semi, ";s=%" SCNu64 ";m=%" SCNd64, &s, &m) == 2 && s == size && m == mtime) {
-        *semi = 0;
-        struct digest d;
-        if (digest_parse(v, &d) == ERR_OK) {
-            *crc = d.crc32c;
-            ok = true;
-        }
-    }
+    bool ok = digest_meta_valid(v, size, mtime, crc);
     free(v);
     return ok;
+}
+
+/* The digest of one side: from its listing when the listing looked, else
+ * asked of the store. */
+static bool side_digest(unsigned flags, uint32_t listed, struct be_fs *fs, const char *path,
+                        uint64_t size, int64_t mtime, uint32_t *crc)
+{
+    if (flags & ENTRY_F_DKNOWN) {
+        *crc = listed;
+        return (flags & ENTRY_F_DVALID) != 0;
+    }
+    return digest_get(fs, path, size, mtime, crc);
 }
 
 /* Read a whole file (or its first `limit` bytes) and CRC32C it. */
@@ -361,7 +352,7 @@ static int finalize(struct wctx *w, struct xfer *x, const struct entry *e,
                         x->src, x->size, x->dst, st.size);
     if (crc_ok && x->tfs->ops->wsetmeta && st.mtime_ns) {
         char v[128];
-        digest_value(crc, st.size, st.mtime_ns, v, sizeof v);
+        digest_meta_format(crc, st.size, st.mtime_ns, v, sizeof v);
         x->tfs->ops->wsetmeta(wr, META_DIGEST, v, NULL);   /* best effort */
     }
     return ERR_OK;
@@ -684,7 +675,8 @@ static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
 /* B §5.1 + Part A 4: gather what the pure rule needs, then check the
  * prefix for a candidate append. */
 static int decide(struct wctx *w, const struct entry *e, const char *src, const char *dst,
-                  const struct be_stat *ts, enum action *act, struct errinfo *ei)
+                  const struct be_stat *ts, const struct tstat *tt, enum action *act,
+                  struct errinfo *ei)
 {
     struct job *j = w->j;
     const struct options *o = j->o;
@@ -712,8 +704,9 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
             if ((rc = crc_of(w, j->tfs, dst, UINT64_MAX, &tc, &lb, ei)))
                 return rc;
             in.digests = sc == tc && la == lb ? DIGEST_EQUAL : DIGEST_DIFFER;
-        } else if (digest_get(sfs, src, e->size, e->mtime_ns, &sc) &&
-                   digest_get(j->tfs, dst, ts->size, ts->mtime_ns, &tc)) {
+        } else if (side_digest(e->flags, e->digest, sfs, src, e->size, e->mtime_ns, &sc) &&
+                   side_digest(tt ? tt->dflags : 0, tt ? tt->digest : 0, j->tfs, dst, ts->size,
+                               ts->mtime_ns, &tc)) {
             in.digests = sc == tc ? DIGEST_EQUAL : DIGEST_DIFFER;
         }
     }
@@ -901,7 +894,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     enum action act = ACT_COPY;
-    if (texists && (rc = decide(w, e, w->src, w->dst, &ts, &act, &ei))) {
+    if (texists && (rc = decide(w, e, w->src, w->dst, &ts, tt, &act, &ei))) {
         record_result(w, e, w->src, w->dst, rc, true, &ei, 0, false, 0);
         return;
     }

@@ -3,6 +3,8 @@
  * sorter; the plan iterator reads a finished sorter. */
 #include "engine/entry.h"
 
+#include "engine/digest.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,6 +243,12 @@ int sorter_add(struct sorter *s, const struct be_stat *st, uint32_t root,
     u.e.type = (uint8_t)st->type;
     u.e.flags = (uint8_t)flags;
     u.e.replication = st->replication;
+    if (st->meta_known) {
+        u.e.flags |= ENTRY_F_DKNOWN;
+        if (st->meta_digest[0] && st->type == BE_FILE &&
+            digest_meta_valid(st->meta_digest, st->size, st->mtime_ns, &u.e.digest))
+            u.e.flags |= ENTRY_F_DVALID;
+    }
     char *k = u.raw + sizeof(struct entry);
     for (size_t i = 0; i < keylen; i++)
         k[i] = key[i] == '/' ? 0 : key[i];

@@ -36,12 +36,15 @@ struct entry {
     uint8_t flags;        /* ENTRY_F_* */
     uint16_t replication;
     uint16_t pad;
+    uint32_t digest;      /* CRC32C recorded by distcp, when ENTRY_F_DVALID */
     /* char key[keylen] follows (separator '\0', see above) */
 };
 #define ENTRY_F_ROOT 1u      /* the source root itself (key "" or its name) */
 #define ENTRY_F_EXCLUDED 2u  /* target listing: matched a filter (never deleted) */
 #define ENTRY_F_TSTAT 4u     /* in a work batch: a struct tstat follows the record */
 #define ENTRY_F_TABSENT 8u   /* in a work batch: the target was listed and has no such key */
+#define ENTRY_F_DKNOWN 16u   /* the listing looked for distcp's digest */
+#define ENTRY_F_DVALID 32u   /* ... and found one valid for this size and mtime (in `digest`) */
 
 static inline const char *entry_key(const struct entry *e)
 {
@@ -58,8 +61,10 @@ struct tstat {
     int64_t mtime_ns;
     int64_t atime_ns;
     uint32_t mode, uid, gid;
+    uint32_t digest;     /* when dflags has ENTRY_F_DVALID */
     uint8_t type;
-    uint8_t pad[3];
+    uint8_t dflags;      /* ENTRY_F_DKNOWN | ENTRY_F_DVALID of the target entry */
+    uint8_t pad[6];
 };
 static inline const struct tstat *entry_tstat(const struct entry *e)
 {

@@ -37,6 +37,8 @@ static void to_tstat(const struct entry *e, struct tstat *t)
     t->uid = e->uid;
     t->gid = e->gid;
     t->type = e->type;
+    t->digest = e->digest;
+    t->dflags = e->flags & (ENTRY_F_DKNOWN | ENTRY_F_DVALID);
 }
 
 static int advance(struct join *jn)

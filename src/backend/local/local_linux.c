@@ -10,6 +10,9 @@
 #include "backend/local/local.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <linux/openat2.h>
@@ -43,6 +46,8 @@ static void fill_stat(struct be_stat *st, const struct statx *sx)
     default: st->type = BE_OTHER; break;
     }
     st->mode = sx->stx_mode & 07777;
+    st->meta_known = false;
+    st->meta_digest[0] = 0;
     st->size = sx->stx_size;
     st->mtime_ns = (int64_t)sx->stx_mtime.tv_sec * 1000000000 + sx->stx_mtime.tv_nsec;
     st->atime_ns = (int64_t)sx->stx_atime.tv_sec * 1000000000 + sx->stx_atime.tv_nsec;
@@ -65,6 +70,38 @@ int lx_stat_at(int dirfd, const char *name, struct be_stat *st)
         return errno;
     fill_stat(st, &sx);
     return 0;
+}
+
+#ifndef SYS_getxattrat
+#define SYS_getxattrat 464   /* Linux 6.13, same number on every architecture */
+#endif
+struct lx_xattr_args {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+};
+
+/* distcp's digest xattr of name in dirfd, looked up relative to the open
+ * directory (no path walk); kernels before 6.13 answer ENOSYS once and the
+ * engine then asks per file. */
+static void list_digest(int dirfd, const char *name, struct be_stat *st)
+{
+    static atomic_int unsupported;
+    if (st->type != BE_FILE || atomic_load_explicit(&unsupported, memory_order_relaxed))
+        return;
+    struct lx_xattr_args a = {.value = (uint64_t)(uintptr_t)st->meta_digest,
+                              .size = sizeof st->meta_digest - 1, .flags = 0};
+    long n = syscall(SYS_getxattrat, dirfd, name, AT_SYMLINK_NOFOLLOW, "user.distcp.digest",
+                     &a, sizeof a);
+    if (n >= 0) {
+        st->meta_digest[n] = 0;
+        st->meta_known = true;
+    } else if (errno == ENODATA || errno == ENOTSUP) {
+        st->meta_digest[0] = 0;
+        st->meta_known = true;
+    } else if (errno == ENOSYS || errno == EINVAL) {
+        atomic_store_explicit(&unsupported, 1, memory_order_relaxed);
+    }
 }
 
 static bool dot_or_dotdot(const char *n)
@@ -105,6 +142,7 @@ int lx_list_fd(int dfd, const char *dpath, be_list_cb cb, void *arg,
                 rc = err_sys(ei, e, "cannot stat '%s%s%s'", dpath, sep, d->d_name);
                 goto out;
             }
+            list_digest(dfd, d->d_name, &st);
             rc = cb(arg, d->d_name, strlen(d->d_name), &st);
             if (rc != ERR_OK)
                 goto out;
