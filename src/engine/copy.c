@@ -324,7 +324,28 @@ out:
 
 static void tmp_tag(struct wctx *w, char *buf, size_t n)
 {
-    snprintf(buf, n, "%d.%d.%" PRIu64 ".%s", (int)getpid(), w->id, w->seq++, w->j->host);
+    snprintf(buf, n, "%d.%d.%" PRIu64 ".%s", w->j->pid, w->id, w->seq++, w->j->host);
+}
+
+/* Start the target file of x: temp or direct per -direct, size hint for
+ * preallocation; honours the DISTCP_TEST_FAIL_WRITE test hook. */
+static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, struct errinfo *ei)
+{
+    struct job *j = w->j;
+    struct be_create_opts co;
+    char tag[160];
+    int rc;
+    memset(&co, 0, sizeof co);
+    tmp_tag(w, tag, sizeof tag);
+    co.direct = j->o->direct;
+    co.tmp_dir = j->tmp_dir;
+    co.tmp_tag = tag;
+    co.size_hint = x->size;
+    if (want_fail(x->r->fail_write, x->dst))
+        return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
+    if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
+        return rc;
+    return x->tfs->ops->create(x->tfs, x->dst, &co, wr, ei);
 }
 
 /* Everything after the data is written: verify, attributes, digest, commit. */
@@ -362,25 +383,12 @@ static int finalize(struct wctx *w, struct xfer *x, const struct entry *e,
 static int copy_whole(struct wctx *w, struct xfer *x, const struct entry *e,
                       bool *readside, struct errinfo *ei)
 {
-    struct job *j = w->j;
     struct be_file *wr = NULL;
-    struct be_create_opts co;
-    char tag[160];
     uint32_t crc = 0;
     bool crc_ok = false;
     int rc;
     *readside = false;
-    memset(&co, 0, sizeof co);
-    tmp_tag(w, tag, sizeof tag);
-    co.direct = j->o->direct;
-    co.tmp_dir = j->tmp_dir;
-    co.tmp_tag = tag;
-    co.size_hint = x->size;
-    if (want_fail(x->r->fail_write, x->dst))
-        return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
-    if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
-        return rc;
-    if ((rc = x->tfs->ops->create(x->tfs, x->dst, &co, &wr, ei)))
+    if ((rc = open_writer(w, x, &wr, ei)))
         return rc;
     rc = copy_range_data(w, x, wr, 0, x->size, true, &crc, &crc_ok, readside, ei);
     if (!rc) {
@@ -545,10 +553,7 @@ static void chunk_help(void *arg, int worker)
 static int copy_chunked(struct wctx *w, struct xfer *x, const struct entry *e,
                         uint64_t chunk, struct errinfo *ei)
 {
-    struct job *j = w->j;
     struct copyrun *r = x->r;
-    struct be_create_opts co;
-    char tag[160];
     int rc;
     struct bigfile *b = calloc(1, sizeof *b);
     if (!b)
@@ -570,19 +575,7 @@ static int copy_chunked(struct wctx *w, struct xfer *x, const struct entry *e,
     b->tfs = x->tfs;
     atomic_init(&b->crc_ok, true);
     pthread_mutex_init(&b->lock, NULL);
-    memset(&co, 0, sizeof co);
-    tmp_tag(w, tag, sizeof tag);
-    co.direct = j->o->direct;
-    co.tmp_dir = j->tmp_dir;
-    co.tmp_tag = tag;
-    co.size_hint = e->size;
-    if (want_fail(r->fail_write, x->dst)) {
-        rc = err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
-        goto fail_locked;
-    }
-    if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
-        goto fail_locked;
-    if ((rc = x->tfs->ops->create(x->tfs, x->dst, &co, &b->wr, ei)))
+    if ((rc = open_writer(w, x, &b->wr, ei)))
         goto fail_locked;
     atomic_init(&b->remaining, b->nchunks);
     struct whelp *hs = b->helps;

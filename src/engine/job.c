@@ -50,37 +50,47 @@ static void keep_error(struct job *j, const char *msg)
 }
 
 static bool progress_on(const struct job *j);
+static void fail_locked(struct job *j, int status, const char *msg);
 
-void job_error(struct job *j, const char *fmt, ...)
+/* Print and keep one message; with status != 0 also fail the job. */
+static void report(struct job *j, int status, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void report(struct job *j, int status, const char *fmt, va_list ap)
 {
     char msg[2048];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
     pthread_mutex_lock(&j->err_lock);
     fprintf(stderr, "%sdistcp: %s\n", progress_on(j) ? "\r\033[K" : "", msg);
     keep_error(j, msg);
+    if (status)
+        fail_locked(j, status, msg);
     pthread_mutex_unlock(&j->err_lock);
+}
+
+void job_error(struct job *j, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    report(j, 0, fmt, ap);
+    va_end(ap);
 }
 
 void job_fail(struct job *j, int status, const char *fmt, ...)
 {
-    char msg[2048];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    report(j, status, fmt, ap);
     va_end(ap);
-    pthread_mutex_lock(&j->err_lock);
-    fprintf(stderr, "%sdistcp: %s\n", progress_on(j) ? "\r\033[K" : "", msg);
-    keep_error(j, msg);
+}
+
+static void fail_locked(struct job *j, int status, const char *msg)
+{
     if (!j->first_exit) {
         j->first_exit = status;
         snprintf(j->first_error, sizeof j->first_error, "%s", msg);
     }
     atomic_store(&j->failed, 1);
     atomic_store(&j->cancel, 1);
-    pthread_mutex_unlock(&j->err_lock);
 }
 
 int job_path(const char *root, const struct entry *e, char *buf, size_t n)
@@ -390,6 +400,7 @@ int job_run(struct options *o)
     pthread_mutex_init(&j->err_lock, NULL);
     pthread_mutex_init(&j->out_lock, NULL);
     pthread_mutex_init(&j->mkdir_lock, NULL);
+    j->pid = (int)getpid();
     gethostname(j->host, sizeof j->host - 1);
     if (!j->host[0])
         strcpy(j->host, "localhost");

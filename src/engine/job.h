@@ -48,6 +48,7 @@ struct source_root {
 struct job {
     struct options *o;
     uint64_t id;                 /* for temp names */
+    int pid;
     char host[64];
 
     /* stores */
