@@ -252,6 +252,7 @@ static void summary(struct job *j, int status, double dur)
         if (counter_display[i])
             order[n++] = i;
     qsort(order, (size_t)n, sizeof *order, cmp_display);
+    /* Hadoop's counter display name, typo included, so log scrapers keep working */
     fprintf(stderr, "\t\tBandwidth in Btyes=%" PRIu64 "\n", bw);
     for (int k = 0; k < n; k++)
         fprintf(stderr, "\t\t%s=%" PRIu64 "\n", counter_display[order[k]], c[order[k]]);
