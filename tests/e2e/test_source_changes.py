@@ -82,3 +82,30 @@ def test_source_vanishes_before_its_turn(tmp):
             assert "b.txt" in p.err, p.err
         assert (d / "dst" / "a.bin").read_bytes() == data
         assert not os.path.exists(d / "dst" / "b.txt")
+
+
+def test_stray_temp_files_of_dead_runs_are_removed(tmp):
+    """Issue 2 §5: stray named temp files left by a killed run are removed by
+    the next run on the same target, but only when their process is gone on
+    this host: a live run's temp, another host's temp and unrelated files stay."""
+    import socket
+    make_tree(tmp / "src", {"a": "1"})
+    dst = tmp / "dst"
+    dst.mkdir()
+    host = socket.gethostname()
+    dead = subprocess.Popen(["true"])
+    dead.wait()                                   # a pid that no longer runs
+    stray = dst / (".distcp.tmp.%d.0.7.%s" % (dead.pid, host))
+    live = dst / (".distcp.tmp.%d.1.2.%s" % (os.getpid(), host))
+    other = dst / (".distcp.tmp.%d.0.1.%s" % (dead.pid, "some-other-host"))
+    keep = dst / ".distcp.tmpx"
+    for f in (stray, live, other, keep):
+        f.write_bytes(b"partial")
+    # -delete must not touch another run's temp files either
+    p = subprocess.run([distcp_bin(), "-update", "-delete", str(tmp / "src"), str(dst)], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert not stray.exists()
+    assert b"stray temp file" in p.stderr
+    assert live.exists() and other.exists()
+    assert not keep.exists()                      # an ordinary extra file: deleted
+    assert (dst / "a").read_text() == "1"
