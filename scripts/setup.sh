@@ -8,6 +8,7 @@ PKGS=(
   libpcre2-dev libssl-dev libisal-dev    # filters, hashes, CRC32C
   libacl1-dev libattr1-dev               # -pa / -px on POSIX
   libcmocka-dev python3-pytest           # unit and end-to-end tests
+  libcurl4-openssl-dev libjansson-dev    # webhdfs backend (HTTP, JSON)
   acl attr rsync strace xfsprogs e2fsprogs # tools the tests use to check results
 )
 

@@ -33,9 +33,9 @@ static const struct {
     {"gen", &backend_gen},
     {"s3", NULL},
     {"s3a", NULL},
-    {"webhdfs", NULL},
+    {"webhdfs", &backend_webhdfs},
     {"swebhdfs", NULL},
-    {"hdfs", NULL},
+    {"hdfs", NULL},          /* needs the NameNode RPC -> HTTP address map (issue 5) */
     {"https", NULL},
     {"http", NULL},
     {"abfs", NULL},

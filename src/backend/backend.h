@@ -275,5 +275,6 @@ void backend_close(struct be_fs *fs);
 extern const struct backend_ops backend_local;
 extern const struct backend_ops backend_mem;
 extern const struct backend_ops backend_gen; /* synthetic read-only store, gen/gen.c */
+extern const struct backend_ops backend_webhdfs; /* webhdfs/webhdfs.c */
 
 #endif

@@ -2,6 +2,8 @@
  * against one store.
  *   local: a fresh mkdtemp directory under /tmp is the root (removed at the end)
  *   mem:   store "conformance-<pid>", root "/"; then mem's own extras.
+ *   webhdfs: the NameNode at $DISTCP_TEST_WEBHDFS ("host:port"), root
+ *          "/distcp-conf-<pid>" (made here, removed at the end).
  * Exit status: cmocka's (the number of failed tests), 2 on bad usage or
  * when the store cannot be opened. */
 #include "conf.h"
@@ -100,8 +102,9 @@ int main(int argc, char **argv)
     int failed = 2;
     bool made_root = false;
 
-    if (argc != 2 || (strcmp(argv[1], "local") && strcmp(argv[1], "mem"))) {
-        fprintf(stderr, "usage: conformance local|mem\n");
+    if (argc != 2 || (strcmp(argv[1], "local") && strcmp(argv[1], "mem") &&
+                      strcmp(argv[1], "webhdfs"))) {
+        fprintf(stderr, "usage: conformance local|mem|webhdfs\n");
         return 2;
     }
     c->backend = argv[1];
@@ -113,6 +116,16 @@ int main(int argc, char **argv)
             perror("mkdtemp");
             return 2;
         }
+        made_root = true;
+    } else if (!strcmp(argv[1], "webhdfs")) {
+        const char *nn = getenv("DISTCP_TEST_WEBHDFS");
+        if (!nn || !*nn) {
+            fprintf(stderr, "conformance: set DISTCP_TEST_WEBHDFS=host:port\n");
+            return 2;
+        }
+        c->scheme = "webhdfs";
+        snprintf(c->authority, sizeof c->authority, "%s", nn);
+        snprintf(c->root, sizeof c->root, "/distcp-conf-%ld", (long)getpid());
         made_root = true;
     } else {
         c->scheme = "mem";
@@ -131,6 +144,15 @@ int main(int argc, char **argv)
                 ei.msg);
         goto out;
     }
+    if (c->fs->ops != c->ops) {
+        fprintf(stderr, "conformance: open() did not set be_fs.ops\n");
+        goto out;
+    }
+    if (made_root && strcmp(c->backend, "local") &&
+        c->ops->mkdirs(c->fs, c->root, 0755, &ei)) {
+        fprintf(stderr, "conformance: cannot make %s: %s\n", c->root, ei.msg);
+        goto out;
+    }
     snprintf(group, sizeof group, "conformance.%s", c->backend);
     failed = _cmocka_run_group_tests(group, tests, sizeof tests / sizeof *tests,
                                      group_setup, NULL);
@@ -141,7 +163,9 @@ int main(int argc, char **argv)
 out:
     if (made_root) {
         int rc = c->fs ? c->ops->remove(c->fs, c->root, true, &ei) : ERR_IO;
-        if (rc != ERR_OK && rc != ERR_NOT_FOUND) {
+        if (rc != ERR_OK && rc != ERR_NOT_FOUND && strcmp(c->backend, "local")) {
+            fprintf(stderr, "conformance: cannot remove %s: %s\n", c->root, ei.msg);
+        } else if (rc != ERR_OK && rc != ERR_NOT_FOUND) {
             /* the backend could not: make sure nothing stays in /tmp */
             char cmd[CONF_PATH_MAX * 2 + 64];
             fprintf(stderr, "conformance: removing %s: %s\n", c->root, ei.msg);

@@ -1114,7 +1114,7 @@ static void t_uri(void **state)
     expect_uri_err("s3a://bucket/key", ERR_NOT_BUILT,
                    "scheme 's3a' is not built into this distcp (yet)");
     expect_uri_err("hdfs://nn:8020/a", ERR_NOT_BUILT, "scheme 'hdfs'");
-    expect_uri_err("webhdfs://nn/a", ERR_NOT_BUILT, NULL);
+    expect_uri_err("swebhdfs://nn/a", ERR_NOT_BUILT, NULL);
     expect_uri_err("xyz://a/b", ERR_BAD_URI, "unknown scheme 'xyz'");
     expect_uri_err("foo:bar", ERR_BAD_URI, "unknown scheme 'foo'");
     expect_uri_err("1x://a", ERR_BAD_URI, NULL);

@@ -1,0 +1,194 @@
+/* http.c - minimal libcurl plumbing (see http.h).
+ *
+ * Each request uses its own easy handle, so nothing is shared between
+ * threads except libcurl's global state, initialised once. Bodies are
+ * accumulated in a growable buffer capped by the caller. */
+#include "backend/http/http.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static CURLcode g_init_rc;
+
+static void global_init(void)
+{
+    g_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+struct sink {
+    char *buf;
+    size_t len, cap, max;
+    bool over;
+};
+
+static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
+{
+    struct sink *s = arg;
+    size_t n = sz * nm;
+    if (s->len + n > s->max) {
+        s->over = true;
+        return 0;
+    }
+    if (s->len + n + 1 > s->cap) {
+        size_t nc = s->cap ? s->cap : 4096;
+        while (nc < s->len + n + 1)
+            nc *= 2;
+        char *b = realloc(s->buf, nc);
+        if (!b)
+            return 0;
+        s->buf = b;
+        s->cap = nc;
+    }
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+    s->buf[s->len] = 0;
+    return n;
+}
+
+struct source {
+    const char *p;
+    size_t left;
+};
+
+static size_t on_read(char *dst, size_t sz, size_t nm, void *arg)
+{
+    struct source *s = arg;
+    size_t n = sz * nm;
+    if (n > s->left)
+        n = s->left;
+    memcpy(dst, s->p, n);
+    s->p += n;
+    s->left -= n;
+    return n;
+}
+
+/* Header callback: keep the Location header. */
+static size_t on_header(char *p, size_t sz, size_t nm, void *arg)
+{
+    struct http_resp *r = arg;
+    size_t n = sz * nm;
+    if (n > 9 && strncasecmp(p, "Location:", 9) == 0) {
+        size_t a = 9, e = n;
+        while (a < e && (p[a] == ' ' || p[a] == '\t'))
+            a++;
+        while (e > a && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
+            e--;
+        free(r->location);
+        r->location = strndup(p + a, e - a);
+    }
+    return n;
+}
+
+void http_resp_free(struct http_resp *r)
+{
+    if (!r)
+        return;
+    free(r->body);
+    free(r->location);
+    memset(r, 0, sizeof *r);
+}
+
+int http_request(const char *method, const char *url, const void *body,
+                 size_t blen, size_t max_body, const char *what,
+                 struct http_resp *r, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    CURL *h = NULL;
+    struct curl_slist *hdr = NULL;
+    struct sink sk = { .max = max_body };
+    struct source src = { .p = body, .left = body ? blen : 0 };
+    bool upload = !strcmp(method, "PUT") || !strcmp(method, "POST");
+
+    memset(r, 0, sizeof *r);
+    pthread_once(&g_once, global_init);
+    if (g_init_rc != CURLE_OK) {
+        rc = err_setx(ei, ERR_INTERNAL, "cannot access '%s': libcurl init failed", what);
+        goto out;
+    }
+    h = curl_easy_init();
+    if (!h) {
+        rc = err_setx(ei, ERR_NOMEM, "cannot access '%s': out of memory", what);
+        goto out;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sk);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    hdr = curl_slist_append(hdr, "X-XSRF-HEADER: distcp");
+    if (hdr)
+        hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip */
+    if (upload && hdr)
+        hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
+    if (!hdr) {
+        rc = err_setx(ei, ERR_NOMEM, "cannot access '%s': out of memory", what);
+        goto out;
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    if (upload) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, &src);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)src.left);
+        if (strcmp(method, "PUT"))
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    } else if (strcmp(method, "GET")) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    }
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        if (sk.over)
+            rc = err_setx(ei, ERR_LIMIT, "cannot access '%s': response longer than %zu bytes",
+                          what, max_body);
+        else if (cc == CURLE_OPERATION_TIMEDOUT)
+            rc = err_setx(ei, ERR_TIMEOUT, "cannot access '%s': %s", what, curl_easy_strerror(cc));
+        else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+            rc = err_setx(ei, ERR_CONN, "cannot access '%s': %s", what, curl_easy_strerror(cc));
+        else
+            rc = err_setx(ei, ERR_IO, "cannot access '%s': %s", what, curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+    r->body = sk.buf;
+    r->len = sk.len;
+    sk.buf = NULL;
+out:
+    if (rc != ERR_OK)
+        http_resp_free(r);
+    free(sk.buf);
+    curl_slist_free_all(hdr);
+    if (h)
+        curl_easy_cleanup(h);
+    return rc;
+}
+
+char *http_escape(const char *s, int keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(s);
+    char *o = malloc(n * 3 + 1), *w = o;
+    if (!o)
+        return NULL;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned char c = *p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+            *w++ = (char)c;
+        } else {
+            *w++ = '%';
+            *w++ = hex[c >> 4];
+            *w++ = hex[c & 15];
+        }
+    }
+    *w = 0;
+    return o;
+}

@@ -1,0 +1,1124 @@
+/* webhdfs.c - the WebHDFS backend (scheme "webhdfs"; "hdfs" once its address map exists), first
+ * slice: simple auth (user.name), plain http, no retries.
+ *
+ * Every slot is one or a few REST calls against the NameNode at
+ * http://<authority>/webhdfs/v1 (protocols.md §1). Data ops (OPEN, CREATE,
+ * APPEND) are two-step: the NameNode answers 307 + Location, the bytes go to
+ * that DataNode URL (redirects handled by hand, http.c never follows).
+ *
+ * Reads: ranged OPENs (offset, length = max(n, WH_READAHEAD)) into a
+ * read-ahead buffer - simple and correct, at the cost of one NameNode + one
+ * DataNode round trip per 4 MiB (or per read() when the caller asks more).
+ * Writes: sequential only (no BE_CAP_PARALLEL_WRITE). create() claims the
+ * temp name `<tmp_dir or parent>/.distcp.tmp.<tag>` with an empty CREATE;
+ * data is buffered (WH_WBUF) and flushed with CREATE(overwrite) for the
+ * first chunk, APPEND after; commit = RENAME with renameoptions=OVERWRITE
+ * (never over a directory: ERR_IS_DIR); abort = DELETE of the temp.
+ * distcp metadata lives in xattrs "user.distcp.<key>" (hex-encoded).
+ *
+ * Threading: a wh_fs is immutable after open, so every slot may run from
+ * many threads; a reader or writer is used by one thread at a time. */
+#include "backend/backend.h"
+#include "backend/http/http.h"
+
+#include <jansson.h>
+#include <pwd.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define WH_JSON_MAX (64u << 20)   /* cap for any JSON answer */
+#define WH_WBUF (8u << 20)        /* write buffer per writer */
+#define WH_READ_MAX (16u << 20)   /* cap for one ranged OPEN */
+#define WH_READAHEAD (4u << 20)   /* minimum OPEN length while reading */
+#define WH_DEFAULT_PORT "9870"
+#define WH_META_PREFIX "user.distcp."
+
+struct wh_fs {
+    struct be_fs head;
+    char *base;      /* "http://host:port/webhdfs/v1" */
+    char *user;      /* escaped user.name value */
+};
+
+struct wh_reader {
+    struct wh_fs *fs;
+    char *path;
+    uint64_t pos, size;   /* pos: the caller's position */
+    struct http_resp ra;  /* read-ahead: the last OPEN's body */
+    size_t ra_used;       /* bytes of ra already handed out */
+};
+
+struct wh_writer {
+    struct wh_fs *fs;
+    char *path;      /* final name */
+    char *target;    /* what is written: the temp name, or path when direct */
+    bool direct, flushed_once, tmp_dir_given;
+    bool append;     /* open_append: abort keeps the file */
+    uint32_t perm;
+    uint64_t blocksize;
+    uint16_t replication;
+    unsigned char *buf;
+    size_t blen;
+    uint64_t written; /* bytes accepted (flushed + buffered) */
+    int64_t mtime_ns; /* set by wsetattr, reported by finish */
+};
+
+static atomic_uint g_tmp_seq;
+extern const struct backend_ops backend_webhdfs;
+
+static struct wh_fs *fs_of(struct be_fs *f) { return (struct wh_fs *)f; }
+
+/* URLs and calls ----------------------------------------------------------- */
+
+/* base + escaped path + "?op=OP&user.name=U" + extra ("&k=v", escaped). */
+static char *mkurl(const struct wh_fs *fs, const char *path, const char *op,
+                   const char *extra)
+{
+    char *ep = http_escape(path, 1), *u = NULL;
+    if (ep && asprintf(&u, "%s%s?op=%s&user.name=%s%s", fs->base, ep, op, fs->user,
+                       extra ? extra : "") < 0)
+        u = NULL;
+    free(ep);
+    return u;
+}
+
+/* An error answer: parse RemoteException, map to a code, fill ei with
+ * "cannot <verb> '<path>': <message>". exc receives the exception name. */
+static int map_error(const struct http_resp *r, const char *verb, const char *path,
+                     char *exc, size_t excn, struct errinfo *ei)
+{
+    const char *name = "", *msg = "";
+    json_t *j = r->body ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    json_t *re = j ? json_object_get(j, "RemoteException") : NULL;
+    if (re) {
+        const char *n = json_string_value(json_object_get(re, "exception"));
+        const char *m = json_string_value(json_object_get(re, "message"));
+        name = n ? n : "";
+        msg = m ? m : "";
+    }
+    if (exc)
+        snprintf(exc, excn, "%s", name);
+    int code;
+    if (!strcmp(name, "FileNotFoundException") || r->status == 404)
+        code = ERR_NOT_FOUND;
+    else if (!strcmp(name, "AccessControlException"))
+        code = ERR_ACCESS;
+    else if (!strcmp(name, "FileAlreadyExistsException"))
+        code = ERR_EXISTS;
+    else if (!strcmp(name, "ParentNotDirectoryException"))
+        code = ERR_NOT_DIR;
+    else if (!strcmp(name, "PathIsNotEmptyDirectoryException"))
+        code = ERR_NOT_EMPTY;
+    else if (!strcmp(name, "StandbyException") || !strcmp(name, "RetriableException") ||
+             !strcmp(name, "SafeModeException"))
+        code = ERR_BUSY;
+    else if (!strcmp(name, "UnsupportedOperationException"))
+        code = ERR_UNSUPPORTED;
+    else if (!strcmp(name, "SecurityException") || !strcmp(name, "InvalidToken") ||
+             !strcmp(name, "AuthorizationException") || r->status == 401)
+        code = ERR_AUTH;
+    else if (!strcmp(name, "IllegalArgumentException"))
+        code = ERR_INVAL;
+    else if (!strcmp(name, "DSQuotaExceededException") ||
+             !strcmp(name, "NSQuotaExceededException"))
+        code = ERR_NO_SPACE;
+    else if (r->status >= 500)
+        code = ERR_IO;
+    else if (re)
+        code = ERR_IO;
+    else
+        code = ERR_PROTOCOL;
+    if (re)
+        err_setx(ei, code, "cannot %s '%s': %s%s%s", verb, path, name, *msg ? ": " : "", msg);
+    else
+        err_setx(ei, code, "cannot %s '%s': HTTP %ld", verb, path, r->status);
+    if (ei)
+        ei->http_status = (int)r->status;
+    json_decref(j);
+    return code;
+}
+
+/* One NameNode call. On 2xx: *json gets the parsed body (NULL when the body
+ * is empty) when json != NULL. On an error answer: mapped code, exc set. */
+static int nn_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
+                   const char *extra, const char *verb, json_t **json, char *exc,
+                   size_t excn, struct errinfo *ei)
+{
+    int rc;
+    struct http_resp r = {0};
+    char *url = mkurl(fs, path, op, extra);
+    if (json)
+        *json = NULL;
+    if (exc && excn)
+        exc[0] = 0;
+    if (!url) {
+        rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
+        goto out;
+    }
+    if ((rc = http_request(method, url, NULL, 0, WH_JSON_MAX, path, &r, ei)))
+        goto out;
+    if (r.status < 200 || r.status > 299) {
+        rc = map_error(&r, verb, path, exc, excn, ei);
+        goto out;
+    }
+    if (json && r.len) {
+        json_error_t je;
+        *json = json_loadb(r.body, r.len, 0, &je);
+        if (!*json)
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot %s '%s': bad JSON answer: %s", verb, path,
+                          je.text);
+    }
+out:
+    http_resp_free(&r);
+    free(url);
+    return rc;
+}
+
+/* A two-step data op: method on the NameNode without body, then the same
+ * method on the Location with the body. *out holds the DataNode answer
+ * (2xx only). */
+static int data_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
+                     const char *extra, const void *body, size_t blen, size_t max,
+                     const char *verb, struct http_resp *out, struct errinfo *ei)
+{
+    int rc;
+    struct http_resp r = {0};
+    char *url = mkurl(fs, path, op, extra);
+    memset(out, 0, sizeof *out);
+    if (!url) {
+        rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
+        goto out;
+    }
+    if ((rc = http_request(method, url, NULL, 0, WH_JSON_MAX, path, &r, ei)))
+        goto out;
+    if (r.status != 307 && r.status != 302 && r.status != 303) {
+        rc = r.status >= 200 && r.status < 300
+                 ? err_setx(ei, ERR_PROTOCOL, "cannot %s '%s': NameNode answered %ld "
+                            "without a redirect", verb, path, r.status)
+                 : map_error(&r, verb, path, NULL, 0, ei);
+        goto out;
+    }
+    if (!r.location) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot %s '%s': redirect without Location", verb, path);
+        goto out;
+    }
+    if ((rc = http_request(method, r.location, body, blen, max, path, out, ei)))
+        goto out;
+    if (out->status < 200 || out->status > 299) {
+        rc = map_error(out, verb, path, NULL, 0, ei);
+        http_resp_free(out);
+    }
+out:
+    http_resp_free(&r);
+    free(url);
+    return rc;
+}
+
+/* {"boolean": b} answers. */
+static int nn_bool(struct wh_fs *fs, const char *method, const char *path, const char *op,
+                   const char *extra, const char *verb, bool *result, char *exc, size_t excn,
+                   struct errinfo *ei)
+{
+    json_t *j = NULL;
+    int rc = nn_call(fs, method, path, op, extra, verb, &j, exc, excn, ei);
+    if (rc)
+        goto out;
+    json_t *b = j ? json_object_get(j, "boolean") : NULL;
+    if (!json_is_boolean(b)) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot %s '%s': answer without \"boolean\"", verb, path);
+        goto out;
+    }
+    *result = json_is_true(b);
+out:
+    json_decref(j);
+    return rc;
+}
+
+/* "&name=<escaped value>" */
+static char *qparam(const char *name, const char *value)
+{
+    char *e = http_escape(value, 0), *s = NULL;
+    if (e && asprintf(&s, "&%s=%s", name, e) < 0)
+        s = NULL;
+    free(e);
+    return s;
+}
+
+/* Status ------------------------------------------------------------------- */
+
+static void fill_stat(const json_t *o, struct be_stat *st)
+{
+    memset(st, 0, sizeof *st);
+    const char *t = json_string_value(json_object_get(o, "type"));
+    st->type = !t ? BE_OTHER : !strcmp(t, "FILE") ? BE_FILE : !strcmp(t, "DIRECTORY") ? BE_DIR
+             : !strcmp(t, "SYMLINK") ? BE_SYMLINK : BE_OTHER;
+    st->size = (uint64_t)json_integer_value(json_object_get(o, "length"));
+    st->mtime_ns = json_integer_value(json_object_get(o, "modificationTime")) * 1000000;
+    st->atime_ns = json_integer_value(json_object_get(o, "accessTime")) * 1000000;
+    const char *p = json_string_value(json_object_get(o, "permission"));
+    st->mode = p ? (uint32_t)strtoul(p, NULL, 8) & 07777 : 0;
+    st->uid = st->gid = BE_ID_NONE;
+    const char *ow = json_string_value(json_object_get(o, "owner"));
+    const char *gr = json_string_value(json_object_get(o, "group"));
+    snprintf(st->owner, sizeof st->owner, "%s", ow ? ow : "");
+    snprintf(st->group, sizeof st->group, "%s", gr ? gr : "");
+    st->blocksize = (uint64_t)json_integer_value(json_object_get(o, "blockSize"));
+    st->replication = (uint16_t)json_integer_value(json_object_get(o, "replication"));
+    st->ino = (uint64_t)json_integer_value(json_object_get(o, "fileId"));
+    st->nlink = 1;
+    if (st->type == BE_SYMLINK) {
+        const char *l = json_string_value(json_object_get(o, "symlink"));
+        st->size = l ? strlen(l) : 0;
+    }
+}
+
+static int wh_stat(struct be_fs *f, const char *path, struct be_stat *st, struct errinfo *ei)
+{
+    json_t *j = NULL;
+    int rc = nn_call(fs_of(f), "GET", path, "GETFILESTATUS", NULL, "stat", &j, NULL, 0, ei);
+    if (rc)
+        goto out;
+    json_t *o = j ? json_object_get(j, "FileStatus") : NULL;
+    if (!json_is_object(o)) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot stat '%s': answer without FileStatus", path);
+        goto out;
+    }
+    fill_stat(o, st);
+out:
+    json_decref(j);
+    return rc;
+}
+
+/* Listing ------------------------------------------------------------------ */
+
+/* Deliver one array of FileStatus maps. *last gets the last name (malloc'd). */
+static int deliver(const char *path, json_t *arr, bool first_page, be_list_cb cb, void *arg,
+                   char **last, struct errinfo *ei)
+{
+    size_t i, n = json_array_size(arr);
+    json_t *o;
+    struct be_stat st;
+    if (first_page && n == 1) {
+        const char *s = json_string_value(json_object_get(json_array_get(arr, 0), "pathSuffix"));
+        if (s && !*s)
+            return err_set(ei, ERR_NOT_DIR, "cannot list '%s'", path);
+    }
+    json_array_foreach(arr, i, o) {
+        const char *name = json_string_value(json_object_get(o, "pathSuffix"));
+        if (!name || !*name)
+            return err_setx(ei, ERR_PROTOCOL, "cannot list '%s': entry without a name", path);
+        fill_stat(o, &st);
+        int rc = cb(arg, name, strlen(name), &st);
+        if (rc)
+            return rc;
+        if (i + 1 == n) {
+            free(*last);
+            if (!(*last = strdup(name)))
+                return err_set(ei, ERR_NOMEM, "cannot list '%s'", path);
+        }
+    }
+    return ERR_OK;
+}
+
+static int wh_list(struct be_fs *f, const char *path, be_list_cb cb, void *arg,
+                   struct errinfo *ei)
+{
+    struct wh_fs *fs = fs_of(f);
+    int rc = ERR_OK;
+    json_t *j = NULL;
+    char *last = NULL, *extra = NULL;
+    char exc[128];
+    for (bool first = true;; first = false) {
+        free(extra);
+        extra = NULL;
+        if (last && !(extra = qparam("startAfter", last))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot list '%s'", path);
+            goto out;
+        }
+        json_decref(j);
+        rc = nn_call(fs, "GET", path, "LISTSTATUS_BATCH", extra, "list", &j, exc, sizeof exc, ei);
+        if (rc == ERR_UNSUPPORTED && first) {
+            rc = nn_call(fs, "GET", path, "LISTSTATUS", NULL, "list", &j, NULL, 0, ei);
+            if (rc)
+                goto out;
+            json_t *arr = json_object_get(json_object_get(j, "FileStatuses"), "FileStatus");
+            if (!json_is_array(arr)) {
+                rc = err_setx(ei, ERR_PROTOCOL, "cannot list '%s': bad LISTSTATUS answer", path);
+                goto out;
+            }
+            rc = deliver(path, arr, true, cb, arg, &last, ei);
+            goto out;
+        }
+        if (rc)
+            goto out;
+        json_t *dl = json_object_get(j, "DirectoryListing");
+        json_t *arr = json_object_get(json_object_get(json_object_get(dl, "partialListing"),
+                                                      "FileStatuses"), "FileStatus");
+        json_t *rem = json_object_get(dl, "remainingEntries");
+        if (!json_is_array(arr) || !json_is_integer(rem)) {
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot list '%s': bad LISTSTATUS_BATCH answer",
+                          path);
+            goto out;
+        }
+        if ((rc = deliver(path, arr, first, cb, arg, &last, ei)))
+            goto out;
+        if (json_integer_value(rem) <= 0 || json_array_size(arr) == 0)
+            break;
+    }
+out:
+    json_decref(j);
+    free(extra);
+    free(last);
+    return rc;
+}
+
+/* Reading ------------------------------------------------------------------ */
+
+static int wh_open_read(struct be_fs *f, const char *path, uint64_t off, struct be_file **out,
+                        struct errinfo *ei)
+{
+    struct be_stat st;
+    struct wh_reader *r = NULL;
+    int rc = wh_stat(f, path, &st, ei);
+    *out = NULL;
+    if (rc)
+        goto out;
+    if (st.type == BE_DIR) {
+        rc = err_set(ei, ERR_IS_DIR, "cannot open '%s'", path);
+        goto out;
+    }
+    if (!(r = calloc(1, sizeof *r)) || !(r->path = strdup(path))) {
+        rc = err_set(ei, ERR_NOMEM, "cannot open '%s'", path);
+        goto out;
+    }
+    r->fs = fs_of(f);
+    r->pos = off;
+    r->size = st.size;
+    *out = (struct be_file *)r;
+    r = NULL;
+out:
+    if (r)
+        free(r->path);
+    free(r);
+    return rc;
+}
+
+static int wh_read(struct be_file *f, void *buf, size_t n, size_t *got, struct errinfo *ei)
+{
+    struct wh_reader *r = (struct wh_reader *)f;
+    struct http_resp resp = {0};
+    char *extra = NULL;
+    int rc = ERR_OK;
+    *got = 0;
+    if (r->ra_used < r->ra.len) {
+        size_t k = r->ra.len - r->ra_used;
+        if (k > n)
+            k = n;
+        memcpy(buf, r->ra.body + r->ra_used, k);
+        r->ra_used += k;
+        r->pos += k;
+        *got = k;
+        goto out;
+    }
+    if (r->pos >= r->size || n == 0)
+        goto out;
+    uint64_t want = r->size - r->pos;
+    if (want > (n > WH_READAHEAD ? n : WH_READAHEAD))
+        want = n > WH_READAHEAD ? n : WH_READAHEAD;
+    if (want > WH_READ_MAX)
+        want = WH_READ_MAX;
+    http_resp_free(&r->ra);
+    r->ra_used = 0;
+    if (asprintf(&extra, "&offset=%llu&length=%llu", (unsigned long long)r->pos,
+                 (unsigned long long)want) < 0) {
+        extra = NULL;
+        rc = err_set(ei, ERR_NOMEM, "cannot read '%s'", r->path);
+        goto out;
+    }
+    if ((rc = data_call(r->fs, "GET", r->path, "OPEN", extra, NULL, 0, (size_t)want, "read",
+                        &resp, ei)))
+        goto out;
+    if (resp.len > want) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot read '%s': %zu bytes answered for %llu asked",
+                      r->path, resp.len, (unsigned long long)want);
+        goto out;
+    }
+    if (resp.len == 0) {
+        r->size = r->pos; /* the file shrank: end of file here */
+        goto out;
+    }
+    *got = resp.len < n ? resp.len : n;
+    memcpy(buf, resp.body, *got);
+    r->pos += *got;
+    r->ra = resp;  /* keep the rest */
+    r->ra_used = *got;
+    memset(&resp, 0, sizeof resp);
+out:
+    http_resp_free(&resp);
+    free(extra);
+    return rc;
+}
+
+static void wh_close_read(struct be_file *f)
+{
+    struct wh_reader *r = (struct wh_reader *)f;
+    if (!r)
+        return;
+    http_resp_free(&r->ra);
+    free(r->path);
+    free(r);
+}
+
+/* Namespace ---------------------------------------------------------------- */
+
+static int wh_delete(struct wh_fs *fs, const char *path, bool recursive, struct errinfo *ei)
+{
+    bool ok = false;
+    int rc = nn_bool(fs, "DELETE", path, "DELETE", recursive ? "&recursive=true"
+                     : "&recursive=false", "remove", &ok, NULL, 0, ei);
+    if (rc == ERR_IO && !recursive && ei && strstr(ei->msg, "is non empty"))
+        rc = ERR_NOT_EMPTY, ei->code = rc;
+    if (rc == ERR_OK && !ok)
+        rc = err_set(ei, ERR_NOT_FOUND, "cannot remove '%s'", path);
+    return rc;
+}
+
+static int wh_remove(struct be_fs *f, const char *path, bool recursive, struct errinfo *ei)
+{
+    return wh_delete(fs_of(f), path, recursive, ei);
+}
+
+static int wh_mkdirs(struct be_fs *f, const char *path, uint32_t mode, struct errinfo *ei)
+{
+    char extra[64], exc[128];
+    bool ok = false;
+    struct be_stat st;
+    snprintf(extra, sizeof extra, "&permission=%o", (mode ? mode : 0755) & 07777);
+    int rc = nn_bool(fs_of(f), "PUT", path, "MKDIRS", extra, "mkdirs", &ok, exc, sizeof exc, ei);
+    if (rc == ERR_EXISTS || rc == ERR_NOT_DIR) {
+        rc = err_set(ei, ERR_NOT_DIR, "cannot create directory '%s'", path);
+    } else if (rc == ERR_OK && !ok) {
+        rc = wh_stat(f, path, &st, ei);
+        if (rc == ERR_OK && st.type != BE_DIR)
+            rc = err_set(ei, ERR_NOT_DIR, "cannot create directory '%s'", path);
+        else if (rc == ERR_NOT_FOUND)
+            rc = err_set(ei, ERR_NOT_DIR, "cannot create directory '%s'", path);
+    }
+    return rc;
+}
+
+static int rename_over(struct wh_fs *fs, const char *from, const char *to, struct errinfo *ei)
+{
+    char *d = qparam("destination", to), *extra = NULL;
+    int rc = ERR_OK;
+    if (!d || asprintf(&extra, "%s&renameoptions=OVERWRITE", d) < 0) {
+        extra = NULL;
+        rc = err_set(ei, ERR_NOMEM, "cannot rename '%s'", from);
+        goto out;
+    }
+    rc = nn_call(fs, "PUT", from, "RENAME", extra, "rename", NULL, NULL, 0, ei);
+out:
+    free(d);
+    free(extra);
+    return rc;
+}
+
+static int wh_rename(struct be_fs *f, const char *from, const char *to, struct errinfo *ei)
+{
+    return rename_over(fs_of(f), from, to, ei);
+}
+
+static int set_times(struct wh_fs *fs, const char *path, int64_t mtime_ns, int64_t atime_ns,
+                     struct errinfo *ei)
+{
+    char extra[96];
+    snprintf(extra, sizeof extra, "&modificationtime=%lld&accesstime=%lld",
+             mtime_ns ? (long long)(mtime_ns / 1000000) : -1LL,
+             atime_ns ? (long long)(atime_ns / 1000000) : -1LL);
+    return nn_call(fs, "PUT", path, "SETTIMES", extra, "set times of", NULL, NULL, 0, ei);
+}
+
+static int apply_attrs(struct wh_fs *fs, const char *path, const struct be_attrs *a,
+                       unsigned what, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    char extra[64], *o = NULL, *g = NULL, *q = NULL;
+    if (what & BE_ATTR_MODE) {
+        snprintf(extra, sizeof extra, "&permission=%o", a->st.mode & 07777);
+        if ((rc = nn_call(fs, "PUT", path, "SETPERMISSION", extra, "set permission of", NULL,
+                          NULL, 0, ei)))
+            goto out;
+    }
+    if ((what & (BE_ATTR_OWNER | BE_ATTR_GROUP)) &&
+        ((what & BE_ATTR_OWNER && a->st.owner[0]) || (what & BE_ATTR_GROUP && a->st.group[0]))) {
+        o = (what & BE_ATTR_OWNER) && a->st.owner[0] ? qparam("owner", a->st.owner) : strdup("");
+        g = (what & BE_ATTR_GROUP) && a->st.group[0] ? qparam("group", a->st.group) : strdup("");
+        if (!o || !g || asprintf(&q, "%s%s", o, g) < 0) {
+            q = NULL;
+            rc = err_set(ei, ERR_NOMEM, "cannot set owner of '%s'", path);
+            goto out;
+        }
+        if ((rc = nn_call(fs, "PUT", path, "SETOWNER", q, "set owner of", NULL, NULL, 0, ei)))
+            goto out;
+    }
+    if ((what & BE_ATTR_REPLICATION) && a->st.replication && a->st.type != BE_DIR) {
+        bool ok;
+        snprintf(extra, sizeof extra, "&replication=%u", (unsigned)a->st.replication);
+        if ((rc = nn_bool(fs, "PUT", path, "SETREPLICATION", extra, "set replication of", &ok,
+                          NULL, 0, ei)))
+            goto out;
+    }
+    if ((what & BE_ATTR_TIMES) && (a->st.mtime_ns || a->st.atime_ns))
+        rc = set_times(fs, path, a->st.mtime_ns, a->st.atime_ns, ei);
+out:
+    free(o);
+    free(g);
+    free(q);
+    return rc;
+}
+
+/* Xattrs and distcp metadata (xattrs user.distcp.<key>) - values travel
+ * hex-encoded both ways ("0x..."), so any bytes survive. ----------------- */
+
+static int hexv(int c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* Decode a GETXATTRS value ("0x..." or null) into malloc'd bytes, NUL-
+ * terminated for convenience. false on a malformed value. */
+static bool decode_value(const char *v, unsigned char **out, size_t *len)
+{
+    if (!v)
+        v = "";
+    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+        v += 2;
+    size_t l = strlen(v);
+    *out = NULL;
+    if (l % 2)
+        return false;
+    l /= 2;
+    unsigned char *o = malloc(l + 1);
+    if (!o)
+        return false;
+    for (size_t k = 0; k < l; k++) {
+        int hi = hexv((unsigned char)v[2 * k]), lo = hexv((unsigned char)v[2 * k + 1]);
+        if (hi < 0 || lo < 0) {
+            free(o);
+            return false;
+        }
+        o[k] = (unsigned char)(hi * 16 + lo);
+    }
+    o[l] = 0;
+    *out = o;
+    *len = l;
+    return true;
+}
+
+/* All xattrs of path: *j holds the answer, *arr borrows its XAttrs array. */
+static int get_xattrs(struct wh_fs *fs, const char *path, json_t **j, json_t **arr,
+                      struct errinfo *ei)
+{
+    int rc = nn_call(fs, "GET", path, "GETXATTRS", "&encoding=hex", "read xattrs of", j, NULL,
+                     0, ei);
+    if (rc == ERR_OK) {
+        *arr = json_object_get(*j, "XAttrs");
+        if (!json_is_array(*arr))
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot read xattrs of '%s': answer without XAttrs",
+                          path);
+    }
+    return rc;
+}
+
+static int wh_getmeta(struct be_fs *f, const char *path, const char *key, char **value,
+                      struct errinfo *ei)
+{
+    json_t *j = NULL, *arr = NULL, *x;
+    char *name = NULL;
+    size_t i;
+    int rc;
+    *value = NULL;
+    if (asprintf(&name, WH_META_PREFIX "%s", key) < 0) {
+        name = NULL;
+        rc = err_set(ei, ERR_NOMEM, "cannot read metadata of '%s'", path);
+        goto out;
+    }
+    if ((rc = get_xattrs(fs_of(f), path, &j, &arr, ei)))
+        goto out;
+    json_array_foreach(arr, i, x) {
+        const char *n = json_string_value(json_object_get(x, "name"));
+        if (!n || strcmp(n, name))
+            continue;
+        unsigned char *v;
+        size_t l;
+        if (!decode_value(json_string_value(json_object_get(x, "value")), &v, &l))
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot read metadata of '%s': bad value", path);
+        else
+            *value = (char *)v;
+        goto out;
+    }
+    rc = err_setx(ei, ERR_NOT_FOUND, "cannot read metadata '%s' of '%s': none recorded", key,
+                  path);
+out:
+    json_decref(j);
+    free(name);
+    return rc;
+}
+
+/* Names an xattr copy may carry: the usual namespaces, not distcp's own
+ * metadata (it belongs to the file it was written for). */
+static bool xattr_name_ok(const char *n)
+{
+    if (!strncmp(n, WH_META_PREFIX, sizeof WH_META_PREFIX - 1))
+        return false;
+    return !strncmp(n, "user.", 5) || !strncmp(n, "trusted.", 8) ||
+           !strncmp(n, "security.", 9) || !strncmp(n, "raw.", 4);
+}
+
+static int wh_getattrs(struct be_fs *f, const char *path, unsigned what, struct be_attrs *out,
+                       struct errinfo *ei)
+{
+    json_t *j = NULL, *arr = NULL, *x;
+    size_t i;
+    int rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = wh_stat(f, path, &out->st, ei)))
+        goto out;
+    if (!(what & BE_ATTR_XATTR))
+        goto out;
+    if ((rc = get_xattrs(fs_of(f), path, &j, &arr, ei)))
+        goto out;
+    if (json_array_size(arr) && !(out->xattrs = calloc(json_array_size(arr), sizeof *out->xattrs))) {
+        rc = err_set(ei, ERR_NOMEM, "cannot read xattrs of '%s'", path);
+        goto out;
+    }
+    json_array_foreach(arr, i, x) {
+        const char *n = json_string_value(json_object_get(x, "name"));
+        if (!n || !xattr_name_ok(n))
+            continue;
+        struct be_xattr *e = &out->xattrs[out->nxattrs];
+        if (!(e->name = strdup(n))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot read xattrs of '%s'", path);
+            goto out;
+        }
+        if (!decode_value(json_string_value(json_object_get(x, "value")), &e->value, &e->len)) {
+            free(e->name);
+            e->name = NULL;
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot read xattr '%s' of '%s': bad value", n, path);
+            goto out;
+        }
+        out->nxattrs++;
+    }
+out:
+    if (rc)
+        be_attrs_release(out);
+    json_decref(j);
+    return rc;
+}
+
+/* SETXATTR name = value (any bytes, sent hex-encoded), creating or
+ * replacing. */
+static int set_xattr(struct wh_fs *fs, const char *path, const char *name,
+                     const unsigned char *value, size_t vl, struct errinfo *ei)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *n = NULL, *hv = malloc(vl * 2 + 3), *q = NULL;
+    int rc = ERR_OK;
+    if (!hv || !(n = qparam("xattr.name", name))) {
+        rc = err_set(ei, ERR_NOMEM, "cannot set xattr '%s' of '%s'", name, path);
+        goto out;
+    }
+    hv[0] = '0';
+    hv[1] = 'x';
+    for (size_t i = 0; i < vl; i++) {
+        hv[2 + 2 * i] = hex[value[i] >> 4];
+        hv[3 + 2 * i] = hex[value[i] & 15];
+    }
+    hv[2 + 2 * vl] = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        free(q);
+        if (asprintf(&q, "%s&xattr.value=%s&flag=%s", n, hv, pass ? "REPLACE" : "CREATE") < 0) {
+            q = NULL;
+            rc = err_set(ei, ERR_NOMEM, "cannot set xattr '%s' of '%s'", name, path);
+            goto out;
+        }
+        rc = nn_call(fs, "PUT", path, "SETXATTR", q, "set xattr of", NULL, NULL, 0, ei);
+        if (rc != ERR_IO && rc != ERR_EXISTS)
+            break; /* CREATE fails (IOException) when the xattr exists: REPLACE */
+    }
+out:
+    free(n);
+    free(hv);
+    free(q);
+    return rc;
+}
+
+static int put_meta(struct wh_fs *fs, const char *path, const char *key, const char *value,
+                    struct errinfo *ei)
+{
+    char *name = NULL;
+    int rc;
+    if (asprintf(&name, WH_META_PREFIX "%s", key) < 0) {
+        name = NULL;
+        rc = err_set(ei, ERR_NOMEM, "cannot record metadata of '%s'", path);
+    } else {
+        rc = set_xattr(fs, path, name, (const unsigned char *)value, strlen(value), ei);
+    }
+    free(name);
+    return rc;
+}
+
+static int wh_setmeta(struct be_fs *f, const char *path, const char *key, const char *value,
+                      struct errinfo *ei)
+{
+    return put_meta(fs_of(f), path, key, value, ei);
+}
+
+/* Everything setattr/wsetattr apply: the status fields, then xattrs. */
+static int apply_all(struct wh_fs *fs, const char *path, const struct be_attrs *a,
+                     unsigned what, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    if (what & BE_ATTR_XATTR) {
+        for (size_t i = 0; i < a->nxattrs && rc == ERR_OK; i++)
+            if (xattr_name_ok(a->xattrs[i].name))
+                rc = set_xattr(fs, path, a->xattrs[i].name, a->xattrs[i].value,
+                               a->xattrs[i].len, ei);
+        if (rc)
+            return rc;
+    }
+    /* times last: nothing after them touches the file */
+    return apply_attrs(fs, path, a, what & ~(unsigned)BE_ATTR_XATTR, ei);
+}
+
+static int wh_setattr(struct be_fs *f, const char *path, const struct be_attrs *a,
+                      unsigned what, struct errinfo *ei)
+{
+    return apply_all(fs_of(f), path, a, what, ei);
+}
+
+/* Writing ------------------------------------------------------------------ */
+
+static void writer_free(struct wh_writer *w)
+{
+    if (!w)
+        return;
+    free(w->path);
+    free(w->target);
+    free(w->buf);
+    free(w);
+}
+
+/* CREATE target (overwrite) with these bytes. */
+static int do_create(struct wh_writer *w, const void *data, size_t n, struct errinfo *ei)
+{
+    char extra[160];
+    int len = snprintf(extra, sizeof extra, "&overwrite=true&permission=%o", w->perm);
+    if (w->blocksize)
+        len += snprintf(extra + len, sizeof extra - (size_t)len, "&blocksize=%llu",
+                        (unsigned long long)w->blocksize);
+    if (w->replication)
+        snprintf(extra + len, sizeof extra - (size_t)len, "&replication=%u",
+                 (unsigned)w->replication);
+    struct http_resp r;
+    int rc = data_call(w->fs, "PUT", w->target, "CREATE", extra, data, n, WH_JSON_MAX, "write",
+                       &r, ei);
+    http_resp_free(&r);
+    return rc;
+}
+
+/* Send the buffered bytes: CREATE for the first chunk, APPEND after. */
+static int flush_buf(struct wh_writer *w, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    if (w->blen == 0)
+        return ERR_OK;
+    if (!w->flushed_once) {
+        rc = do_create(w, w->buf, w->blen, ei);
+    } else {
+        struct http_resp r;
+        rc = data_call(w->fs, "POST", w->target, "APPEND", NULL, w->buf, w->blen, WH_JSON_MAX,
+                       "write", &r, ei);
+        http_resp_free(&r);
+    }
+    if (rc == ERR_OK) {
+        w->flushed_once = true;
+        w->blen = 0;
+    }
+    return rc;
+}
+
+static int wh_create(struct be_fs *f, const char *path, const struct be_create_opts *opts,
+                     struct be_file **out, struct errinfo *ei)
+{
+    struct wh_writer *w = calloc(1, sizeof *w);
+    int rc = ERR_OK;
+    *out = NULL;
+    if (!w || !(w->path = strdup(path)) || !(w->buf = malloc(WH_WBUF))) {
+        rc = err_set(ei, ERR_NOMEM, "cannot create '%s'", path);
+        goto out;
+    }
+    w->fs = fs_of(f);
+    w->direct = opts && opts->direct;
+    w->perm = ((opts && opts->mode) ? opts->mode : 0666) & 07777 & ~022u;
+    w->blocksize = opts ? opts->blocksize : 0;
+    w->replication = opts ? opts->replication : 0;
+    if (w->direct) {
+        if (!(w->target = strdup(path))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot create '%s'", path);
+            goto out;
+        }
+    } else {
+        const char *slash = strrchr(path, '/');
+        int plen = opts && opts->tmp_dir ? (int)strlen(opts->tmp_dir) : (int)(slash - path);
+        const char *pdir = opts && opts->tmp_dir ? opts->tmp_dir : path;
+        char tag[64];
+        w->tmp_dir_given = opts && opts->tmp_dir;
+        if (opts && opts->tmp_tag)
+            snprintf(tag, sizeof tag, "%s", opts->tmp_tag);
+        else
+            snprintf(tag, sizeof tag, "%ld_%u", (long)getpid(), atomic_fetch_add(&g_tmp_seq, 1));
+        if (plen == 1 && pdir[0] == '/')
+            plen = 0;
+        if (asprintf(&w->target, "%.*s/.distcp.tmp.%s", plen, pdir, tag) < 0) {
+            w->target = NULL;
+            rc = err_set(ei, ERR_NOMEM, "cannot create '%s'", path);
+            goto out;
+        }
+    }
+    if ((rc = do_create(w, NULL, 0, ei)))
+        goto out;
+    *out = (struct be_file *)w;
+    w = NULL;
+out:
+    writer_free(w);
+    return rc;
+}
+
+static int wh_open_append(struct be_fs *f, const char *path, struct be_file **out,
+                          struct errinfo *ei)
+{
+    struct be_stat st;
+    struct wh_writer *w = NULL;
+    int rc = wh_stat(f, path, &st, ei);
+    *out = NULL;
+    if (rc)
+        goto out;
+    if (st.type != BE_FILE) {
+        rc = err_set(ei, st.type == BE_DIR ? ERR_IS_DIR : ERR_INVAL, "cannot append to '%s'",
+                     path);
+        goto out;
+    }
+    if (!(w = calloc(1, sizeof *w)) || !(w->path = strdup(path)) ||
+        !(w->target = strdup(path)) || !(w->buf = malloc(WH_WBUF))) {
+        rc = err_set(ei, ERR_NOMEM, "cannot append to '%s'", path);
+        goto out;
+    }
+    w->fs = fs_of(f);
+    w->direct = w->append = w->flushed_once = true;
+    w->written = st.size;
+    *out = (struct be_file *)w;
+    w = NULL;
+out:
+    writer_free(w);
+    return rc;
+}
+
+static int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
+                    struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f;
+    const unsigned char *p = buf;
+    if (off != w->written)
+        return err_setx(ei, ERR_INVAL, "cannot write '%s' at offset %llu: the store writes "
+                        "sequentially (at %llu)", w->path, (unsigned long long)off,
+                        (unsigned long long)w->written);
+    while (n) {
+        size_t k = WH_WBUF - w->blen;
+        if (k > n)
+            k = n;
+        memcpy(w->buf + w->blen, p, k);
+        w->blen += k;
+        w->written += k;
+        p += k;
+        n -= k;
+        if (w->blen == WH_WBUF) {
+            int rc = flush_buf(w, ei);
+            if (rc)
+                return rc;
+        }
+    }
+    return ERR_OK;
+}
+
+static int wh_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f;
+    int rc = flush_buf(w, ei);
+    memset(st, 0, sizeof *st);
+    st->type = BE_FILE;
+    st->size = w->written;
+    st->mtime_ns = w->mtime_ns;
+    st->uid = st->gid = BE_ID_NONE;
+    return rc;
+}
+
+static int wh_wsetattr(struct be_file *f, const struct be_attrs *a, unsigned what,
+                       struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f;
+    int rc = flush_buf(w, ei);
+    if (rc == ERR_OK)
+        rc = apply_all(w->fs, w->target, a, what, ei);
+    if (rc == ERR_OK && (what & BE_ATTR_TIMES) && a->st.mtime_ns)
+        w->mtime_ns = a->st.mtime_ns / 1000000 * 1000000;
+    return rc;
+}
+
+static int wh_wsetmeta(struct be_file *f, const char *key, const char *value,
+                       struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f;
+    int rc = flush_buf(w, ei);
+    return rc ? rc : put_meta(w->fs, w->target, key, value, ei);
+}
+
+static void wh_abort(struct be_file *f)
+{
+    struct wh_writer *w = (struct wh_writer *)f;
+    if (!w)
+        return;
+    if (w->append)
+        flush_buf(w, NULL); /* appended bytes may stay */
+    else
+        wh_delete(w->fs, w->target, false, NULL);
+    writer_free(w);
+}
+
+static int wh_commit(struct be_file *f, struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f;
+    struct be_stat st;
+    int rc = flush_buf(w, ei);
+    if (rc || w->direct)
+        goto out;
+    rc = wh_stat(&w->fs->head, w->path, &st, ei);
+    if (rc == ERR_OK && st.type == BE_DIR) {
+        rc = err_set(ei, ERR_IS_DIR, "cannot commit '%s'", w->path);
+        goto out;
+    }
+    if (rc != ERR_OK && rc != ERR_NOT_FOUND)
+        goto out;
+    if (w->tmp_dir_given) {
+        const char *slash = strrchr(w->path, '/');
+        char *parent = strndup(w->path, slash && slash != w->path ? (size_t)(slash - w->path) : 1);
+        if (!parent) {
+            rc = err_set(ei, ERR_NOMEM, "cannot commit '%s'", w->path);
+            goto out;
+        }
+        rc = wh_mkdirs(&w->fs->head, parent, 0755, ei);
+        free(parent);
+        if (rc)
+            goto out;
+    }
+    rc = rename_over(w->fs, w->target, w->path, ei);
+out:
+    if (rc && !w->direct && !w->append)
+        wh_delete(w->fs, w->target, false, NULL);
+    writer_free(w);
+    return rc;
+}
+
+/* Open/close --------------------------------------------------------------- */
+
+static char *user_name(void)
+{
+    const char *u = getenv("HADOOP_USER_NAME");
+    if (!u || !*u)
+        u = getenv("USER");
+    if (u && *u)
+        return http_escape(u, 0);
+    struct passwd pw, *res = NULL;
+    char buf[4096];
+    if (getpwuid_r(geteuid(), &pw, buf, sizeof buf, &res) == 0 && res)
+        return http_escape(res->pw_name, 0);
+    return http_escape("dr.who", 0);
+}
+
+static void wh_close(struct be_fs *f)
+{
+    struct wh_fs *fs = fs_of(f);
+    if (!fs)
+        return;
+    free(fs->head.scheme);
+    free(fs->head.authority);
+    free(fs->base);
+    free(fs->user);
+    free(fs);
+}
+
+static int wh_open(const char *scheme, const char *authority, const struct be_config *cfg,
+                   struct be_fs **out, struct errinfo *ei)
+{
+    struct wh_fs *fs = NULL;
+    int rc = ERR_OK;
+    *out = NULL;
+    if (!authority || !*authority) {
+        rc = err_setx(ei, ERR_BAD_URI, "cannot open '%s://': the URI names no NameNode "
+                      "(host:port)", scheme ? scheme : "webhdfs");
+        goto out;
+    }
+    if (strpbrk(authority, "/?#@ ")) {
+        rc = err_setx(ei, ERR_BAD_URI, "cannot open '%s://%s': bad authority", scheme, authority);
+        goto out;
+    }
+    const char *colon = strrchr(authority, ':');
+    bool has_port = colon && !strchr(colon, ']');
+    if (!(fs = calloc(1, sizeof *fs)) || !(fs->head.scheme = strdup(scheme ? scheme : "webhdfs")) ||
+        !(fs->head.authority = strdup(authority)) || !(fs->user = user_name()) ||
+        asprintf(&fs->base, "http://%s%s/webhdfs/v1", authority,
+                 has_port ? "" : ":" WH_DEFAULT_PORT) < 0) {
+        if (fs)
+            fs->base = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot open '%s://%s': out of memory", scheme, authority);
+        goto out;
+    }
+    fs->head.ops = &backend_webhdfs;
+    *out = &fs->head;
+    fs = NULL;
+out:
+    if (fs)
+        wh_close(&fs->head);
+    return rc;
+}
+
+const struct backend_ops backend_webhdfs = {
+    .name = "webhdfs",
+    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_POSIX_META | BE_CAP_MTIME | BE_CAP_BLOCKS |
+            BE_CAP_XATTR,
+    .open = wh_open,
+    .close = wh_close,
+    .stat = wh_stat,
+    .list = wh_list,
+    .open_read = wh_open_read,
+    .read = wh_read,
+    .close_read = wh_close_read,
+    .create = wh_create,
+    .write = wh_write,
+    .finish = wh_finish,
+    .wsetattr = wh_wsetattr,
+    .wsetmeta = wh_wsetmeta,
+    .commit = wh_commit,
+    .open_append = wh_open_append,
+    .abort = wh_abort,
+    .mkdirs = wh_mkdirs,
+    .rename = wh_rename,
+    .remove = wh_remove,
+    .getattrs = wh_getattrs,
+    .setattr = wh_setattr,
+    .getmeta = wh_getmeta,
+    .setmeta = wh_setmeta,
+};
