@@ -53,7 +53,7 @@ Checksums (§2)
 
 Not implemented (each answers 400 UnsupportedOperationException "<OP> is not supported by the
   WebHDFS test server"): GETSNAPSHOTDIFFLISTING, GETSNAPSHOTLIST, quotas, storage and EC
-  policies, CREATESYMLINK, GETLINKTARGET; also no TLS (swebhdfs), no SPNEGO/Kerberos, no leases
+  policies, CREATESYMLINK, GETLINKTARGET; also no SPNEGO/Kerberos, no leases
   (concurrent writers to one file are not refused), no default-ACL inheritance, no trash, and
   block boundaries are tracked only as lengths (regular, or irregular after CONCAT/TRUNCATE).
   A delegation= parameter makes a request behave as on a secure cluster (the DataNode URL
@@ -72,6 +72,7 @@ Usage
   python3 tests/webhdfs/webhdfs_server.py --root DIR [--mode webhdfs|httpfs|knox] [--nn-port 0]
       [--dn-port 0] [--user-auth simple|basic] [--basic-user U:P] [--standby] [--knox-topology NAME]
       [--page-size N] [--block-size N] [--bytes-per-checksum N] [--ready-file F] [--max-seconds S]
+      [--tls-cert PEM --tls-key PEM] (HTTPS on every port: swebhdfs, https gateways)
   When ready it prints one JSON line (and writes it to --ready-file, atomically):
   {"base_url": ..., "dn_port": ..., "nn_port": ..., "pid": ..., ...}. Stops on SIGTERM/SIGINT and
   after --max-seconds (default 3600). As a library: WebHdfsTestServer(root, mode=...).start() /
@@ -675,7 +676,7 @@ class WebHdfsTestServer:
                  supergroup="supergroup", permissions=True, min_block_size=None,
                  default_user="dr.who", groups=None, rpc_address="127.0.0.1:8020",
                  dn_host="127.0.0.1", delegation_tokens=None, state_dir=None, verbose=False,
-                 max_seconds=3600):
+                 max_seconds=3600, tls_cert=None, tls_key=None):
         if mode not in ("webhdfs", "httpfs", "knox"):
             raise ValueError("mode must be webhdfs, httpfs or knox")
         if checksum_type not in _CRC_FUNCS:
@@ -685,6 +686,8 @@ class WebHdfsTestServer:
         self.root = os.path.abspath(root)
         os.makedirs(self.root, exist_ok=True)
         self.mode = mode
+        self.tls_cert, self.tls_key = tls_cert, tls_key
+        self.scheme = "https" if tls_cert else "http"
         self.want_nn_port, self.want_dn_port = nn_port, dn_port
         self.user_auth = user_auth or ("basic" if mode == "knox" else "simple")
         if mode == "knox":
@@ -745,6 +748,14 @@ class WebHdfsTestServer:
             dn = _HTTPServer(("127.0.0.1", self.want_dn_port), self, "dn")
             self._servers.append(dn)
             self.dn_port = dn.server_address[1]
+        if self.tls_cert:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.tls_cert, self.tls_key)
+            for s in self._servers:
+                # the handshake runs in the handler thread, on the first read
+                s.socket = ctx.wrap_socket(s.socket, server_side=True,
+                                           do_handshake_on_connect=False)
         for s in self._servers:
             t = threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.2},
                                  name="webhdfs-test-%s" % s.role, daemon=True)
@@ -800,8 +811,9 @@ class WebHdfsTestServer:
     def base_url(self):
         """The WebHDFS REST base (…/webhdfs/v1) a client uses."""
         if self.mode == "knox":
-            return "http://127.0.0.1:%d/gateway/%s/webhdfs/v1" % (self.nn_port, self.topology)
-        return "http://127.0.0.1:%d/webhdfs/v1" % self.nn_port
+            return "%s://127.0.0.1:%d/gateway/%s/webhdfs/v1" % (self.scheme, self.nn_port,
+                                                                self.topology)
+        return "%s://127.0.0.1:%d/webhdfs/v1" % (self.scheme, self.nn_port)
 
     def info(self):
         return {"test_server": True, "pid": os.getpid(), "mode": self.mode,
@@ -1138,7 +1150,7 @@ class WebHdfsTestServer:
         user = self._basic_user(h)
         if user is None:
             return self._unauthorized()
-        gateway = "http://127.0.0.1:%d%s" % (self.nn_port, gw)
+        gateway = "%s://127.0.0.1:%d%s" % (self.scheme, self.nn_port, gw)
         if rawpath == gw + "/v1" or rawpath.startswith(gw + "/v1/"):
             sub = rawpath[len(gw):]                       # /v1/...
             if sub == "/v1/~" or sub.startswith("/v1/~/"):
@@ -1641,7 +1653,8 @@ class WebHdfsTestServer:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
             s.close()
-        url = "http://%s:%d/webhdfs/v1%s?%s" % (host, port, quote(ctx.hpath, safe="/"), q)
+        url = "%s://%s:%d/webhdfs/v1%s?%s" % ("http" if self.mode == "knox" else self.scheme,
+                                              host, port, quote(ctx.hpath, safe="/"), q)
         if ctx.bool("noredirect", False):
             return self._json(ctx.role, {"Location": url})
         return _Resp(307, b"", [("Location", url), ("Content-Type", "application/octet-stream")])
@@ -1714,7 +1727,8 @@ class WebHdfsTestServer:
         if add_data:
             pairs.append(("data", "true"))
         q = "&".join("%s=%s" % (quote(k, safe=""), quote(v, safe="")) for k, v in pairs)
-        return "http://127.0.0.1:%d/webhdfs/v1%s?%s" % (self.nn_port, quote(ctx.hpath, safe="/"), q)
+        return "%s://127.0.0.1:%d/webhdfs/v1%s?%s" % (self.scheme, self.nn_port,
+                                                      quote(ctx.hpath, safe="/"), q)
 
     def _httpfs_open(self, ctx):
         if ctx.bool("noredirect", False):
@@ -1866,7 +1880,8 @@ class WebHdfsTestServer:
         if append:
             self._after_append(node.key, old, added)
         if ctx.role == "httpfs":
-            loc = "http://127.0.0.1:%d/webhdfs/v1%s" % (self.nn_port, quote(ctx.hpath, safe="/"))
+            loc = "%s://127.0.0.1:%d/webhdfs/v1%s" % (self.scheme, self.nn_port,
+                                                    quote(ctx.hpath, safe="/"))
             return self._json(ctx.role, {"Location": loc}, 201, [("Location", loc)])
         loc = "hdfs://%s%s" % (self.rpc_address, quote(ctx.hpath, safe="/"))
         return _Resp(201, b"", [("Location", loc)])
@@ -2752,6 +2767,8 @@ def main(argv=None):
     ap.add_argument("--ready-file", default=None, help="write the ready JSON here (atomically)")
     ap.add_argument("--max-seconds", type=float, default=3600, help="hard time limit (0 = none)")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls-cert", default=None, help="PEM certificate: serve HTTPS (every port)")
+    ap.add_argument("--tls-key", default=None, help="PEM private key for --tls-cert")
     a = ap.parse_args(argv)
     groups = {}
     for g in a.group:
@@ -2767,7 +2784,8 @@ def main(argv=None):
         supergroup=a.supergroup, permissions=(a.permissions == "on"),
         min_block_size=a.min_block_size, default_user=a.default_user, groups=groups,
         rpc_address=a.rpc_address, dn_host=a.dn_host, delegation_tokens=tokens,
-        verbose=a.verbose, max_seconds=a.max_seconds or None)
+        verbose=a.verbose, max_seconds=a.max_seconds or None, tls_cert=a.tls_cert,
+        tls_key=a.tls_key)
     done = threading.Event()
     srv.on_expire = done.set
     signal.signal(signal.SIGTERM, lambda *_: done.set())

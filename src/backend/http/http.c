@@ -97,6 +97,13 @@ int http_request(const char *method, const char *url, const void *body,
                  size_t blen, size_t max_body, const char *what,
                  struct http_resp *r, struct errinfo *ei)
 {
+    return http_request_opts(method, url, body, blen, max_body, what, NULL, r, ei);
+}
+
+int http_request_opts(const char *method, const char *url, const void *body,
+                      size_t blen, size_t max_body, const char *what,
+                      const struct http_opts *o, struct http_resp *r, struct errinfo *ei)
+{
     int rc = ERR_OK;
     CURL *h = NULL;
     struct curl_slist *hdr = NULL;
@@ -134,6 +141,17 @@ int http_request(const char *method, const char *url, const void *body,
         goto out;
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    if (o && o->user) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
+    }
+    if (o && o->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    if (o && o->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
     if (upload) {
         curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
@@ -151,6 +169,10 @@ int http_request(const char *method, const char *url, const void *body,
                           what, max_body);
         else if (cc == CURLE_OPERATION_TIMEDOUT)
             rc = err_setx(ei, ERR_TIMEOUT, "cannot access '%s': %s", what, curl_easy_strerror(cc));
+        else if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+                 cc == CURLE_SSL_CERTPROBLEM)
+            rc = err_setx(ei, ERR_AUTH, "cannot access '%s': TLS: %s", what,
+                          curl_easy_strerror(cc));
         else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
             rc = err_setx(ei, ERR_CONN, "cannot access '%s': %s", what, curl_easy_strerror(cc));
         else
@@ -191,4 +213,233 @@ char *http_escape(const char *s, int keep_slash)
     }
     *w = 0;
     return o;
+}
+
+/* Extended requests (see http.h) ------------------------------------------ */
+
+#define HTTP_XHDR_MAX (64u << 10)
+
+struct http_pool {
+    CURLSH *sh;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+};
+
+static void pool_lock(CURL *h, curl_lock_data d, curl_lock_access a, void *arg)
+{
+    struct http_pool *p = arg;
+    pthread_mutex_lock(&p->locks[d]);
+}
+
+static void pool_unlock(CURL *h, curl_lock_data d, void *arg)
+{
+    struct http_pool *p = arg;
+    pthread_mutex_unlock(&p->locks[d]);
+}
+
+struct http_pool *http_pool_new(void)
+{
+    pthread_once(&g_once, global_init);
+    if (g_init_rc != CURLE_OK)
+        return NULL;
+    struct http_pool *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&p->locks[i], NULL);
+    p->sh = curl_share_init();
+    if (!p->sh) {
+        http_pool_free(p);
+        return NULL;
+    }
+    curl_share_setopt(p->sh, CURLSHOPT_LOCKFUNC, pool_lock);
+    curl_share_setopt(p->sh, CURLSHOPT_UNLOCKFUNC, pool_unlock);
+    curl_share_setopt(p->sh, CURLSHOPT_USERDATA, p);
+    curl_share_setopt(p->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    curl_share_setopt(p->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    return p;
+}
+
+void http_pool_free(struct http_pool *p)
+{
+    if (!p)
+        return;
+    if (p->sh)
+        curl_share_cleanup(p->sh);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&p->locks[i]);
+    free(p);
+}
+
+struct xsink {
+    struct sink s;
+    char *dst;
+    size_t dlen, dcap;
+    bool over;
+};
+
+static size_t on_xbody(char *p, size_t sz, size_t nm, void *arg)
+{
+    struct xsink *x = arg;
+    size_t n = sz * nm;
+    if (!x->dst)
+        return on_body(p, sz, nm, &x->s);
+    if (x->dlen + n > x->dcap) {
+        x->over = true;
+        return 0;
+    }
+    memcpy(x->dst + x->dlen, p, n);
+    x->dlen += n;
+    return n;
+}
+
+struct xhdr {
+    char *buf;
+    size_t len, cap;
+    bool over;
+};
+
+static size_t on_xheader(char *p, size_t sz, size_t nm, void *arg)
+{
+    struct xhdr *x = arg;
+    size_t n = sz * nm;
+    if (n >= 5 && !strncmp(p, "HTTP/", 5))
+        x->len = 0;          /* a new response (after 100 Continue): start over */
+    if (x->len + n + 1 > HTTP_XHDR_MAX) {
+        x->over = true;
+        return n;            /* keep going; later headers are dropped */
+    }
+    if (x->len + n + 1 > x->cap) {
+        size_t nc = x->cap ? x->cap : 1024;
+        while (nc < x->len + n + 1)
+            nc *= 2;
+        char *b = realloc(x->buf, nc);
+        if (!b)
+            return 0;
+        x->buf = b;
+        x->cap = nc;
+    }
+    memcpy(x->buf + x->len, p, n);
+    x->len += n;
+    x->buf[x->len] = 0;
+    return n;
+}
+
+void http_xresp_free(struct http_xresp *r)
+{
+    if (!r)
+        return;
+    free(r->body);
+    free(r->headers);
+    memset(r, 0, sizeof *r);
+}
+
+char *http_xresp_header(const struct http_xresp *r, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *p = r ? r->headers : NULL;
+    while (p && *p) {
+        const char *eol = strchr(p, '\n');
+        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+        if (ll > nl && p[nl] == ':' && !strncasecmp(p, name, nl)) {
+            size_t a = nl + 1, e = ll;
+            while (a < e && (p[a] == ' ' || p[a] == '\t'))
+                a++;
+            while (e > a && (p[e - 1] == '\r' || p[e - 1] == ' ' || p[e - 1] == '\t'))
+                e--;
+            return strndup(p + a, e - a);
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+    return NULL;
+}
+
+int http_xrequest(const struct http_xreq *q, struct http_xresp *r, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    CURL *h = NULL;
+    struct curl_slist *hdr = NULL;
+    struct xsink xs = { .s = { .max = q->max_body }, .dst = q->dst, .dcap = q->dstcap };
+    struct xhdr xh = {0};
+    struct source src = { .p = q->body, .left = q->body ? q->blen : 0 };
+    const char *what = q->what ? q->what : q->url;
+    bool upload = !strcmp(q->method, "PUT") || !strcmp(q->method, "POST");
+
+    memset(r, 0, sizeof *r);
+    pthread_once(&g_once, global_init);
+    if (g_init_rc != CURLE_OK) {
+        rc = err_setx(ei, ERR_INTERNAL, "cannot access '%s': libcurl init failed", what);
+        goto out;
+    }
+    h = curl_easy_init();
+    if (!h) {
+        rc = err_setx(ei, ERR_NOMEM, "cannot access '%s': out of memory", what);
+        goto out;
+    }
+    curl_easy_setopt(h, CURLOPT_URL, q->url);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_xbody);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &xs);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_xheader);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &xh);
+    if (q->pool)
+        curl_easy_setopt(h, CURLOPT_SHARE, q->pool->sh);
+    if (q->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    hdr = curl_slist_append(hdr, "Expect:");
+    for (size_t i = 0; hdr && i < q->nheaders; i++)
+        hdr = curl_slist_append(hdr, q->headers[i]);
+    if (hdr && upload)
+        hdr = curl_slist_append(hdr, "Transfer-Encoding:");
+    if (!hdr) {
+        rc = err_setx(ei, ERR_NOMEM, "cannot access '%s': out of memory", what);
+        goto out;
+    }
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    if (upload) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, &src);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)src.left);
+        if (strcmp(q->method, "PUT"))
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+    } else if (!strcmp(q->method, "HEAD")) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(q->method, "GET")) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
+    }
+    CURLcode cc = curl_easy_perform(h);
+    if (cc != CURLE_OK) {
+        if (xs.s.over || xs.over)
+            rc = err_setx(ei, ERR_LIMIT, "cannot access '%s': response longer than %zu bytes",
+                          what, q->dst ? q->dstcap : q->max_body);
+        else if (cc == CURLE_OPERATION_TIMEDOUT)
+            rc = err_setx(ei, ERR_TIMEOUT, "cannot access '%s': %s", what, curl_easy_strerror(cc));
+        else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
+            rc = err_setx(ei, ERR_CONN, "cannot access '%s': %s", what, curl_easy_strerror(cc));
+        else
+            rc = err_setx(ei, ERR_IO, "cannot access '%s': %s", what, curl_easy_strerror(cc));
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
+    r->body = xs.s.buf;
+    r->len = q->dst ? xs.dlen : xs.s.len;
+    xs.s.buf = NULL;
+    r->headers = xh.buf;
+    r->hlen = xh.len;
+    xh.buf = NULL;
+out:
+    if (rc != ERR_OK)
+        http_xresp_free(r);
+    free(xs.s.buf);
+    free(xh.buf);
+    curl_slist_free_all(hdr);
+    if (h)
+        curl_easy_cleanup(h);
+    return rc;
 }

@@ -26,10 +26,65 @@ struct http_resp {
 int http_request(const char *method, const char *url, const void *body,
                  size_t blen, size_t max_body, const char *what,
                  struct http_resp *r, struct errinfo *ei);
+
+/* Per-request options (all optional; a zeroed struct = http_request). The
+ * password is handed to libcurl only, never put in a message. */
+struct http_opts {
+    const char *user, *password; /* HTTP Basic credentials (user != NULL) */
+    const char *ca_file;         /* CA bundle for TLS verification, or NULL */
+    int insecure;                /* nonzero: no TLS peer/host verification */
+};
+
+/* http_request with options; TLS failures give ERR_AUTH naming `what`. */
+int http_request_opts(const char *method, const char *url, const void *body,
+                      size_t blen, size_t max_body, const char *what,
+                      const struct http_opts *o, struct http_resp *r, struct errinfo *ei);
 void http_resp_free(struct http_resp *r);
 
 /* Percent-encode s (all but unreserved chars; '/' kept when keep_slash)
  * into a malloc'd string; NULL when out of memory. */
 char *http_escape(const char *s, int keep_slash);
+
+
+/* Extended requests (signed REST stores such as S3) ----------------------
+ * Caller-supplied headers, response headers kept, optional connection
+ * pool (a libcurl share of connections and DNS, safe across threads),
+ * path sent as-is (no /../ folding), body optionally into a caller buffer.
+ * A HEAD method sets NOBODY. Added for the S3 backend. */
+struct http_pool;
+/* NULL when out of memory. */
+struct http_pool *http_pool_new(void);
+/* Accepts NULL; no request may be running on the pool. */
+void http_pool_free(struct http_pool *p);
+
+struct http_xreq {
+    const char *method;          /* "GET", "HEAD", "PUT", "POST", "DELETE" */
+    const char *url;
+    const char *const *headers;  /* "Name: value" lines, nheaders of them (borrowed) */
+    size_t nheaders;
+    const void *body;            /* PUT/POST body (NULL/0: empty, Content-Length: 0) */
+    size_t blen;
+    size_t max_body;             /* cap for a body collected in resp->body */
+    void *dst;                   /* non-NULL: the body goes here instead (ERR_LIMIT beyond dstcap) */
+    size_t dstcap;
+    struct http_pool *pool;      /* NULL: a fresh connection */
+    int insecure;                /* 1: no TLS peer/host verification */
+    const char *what;            /* for messages: the path or URI concerned */
+};
+
+struct http_xresp {
+    long status;
+    char *body;                  /* malloc'd, NUL-terminated, NULL when empty or dst used */
+    size_t len;                  /* body bytes (also when written to dst) */
+    char *headers;               /* malloc'd raw header block of the final response */
+    size_t hlen;
+};
+
+/* As http_request, with the options above. */
+int http_xrequest(const struct http_xreq *q, struct http_xresp *r, struct errinfo *ei);
+void http_xresp_free(struct http_xresp *r);
+/* The value of response header `name` (case-insensitive, trimmed),
+ * malloc'd; NULL when absent. */
+char *http_xresp_header(const struct http_xresp *r, const char *name);
 
 #endif

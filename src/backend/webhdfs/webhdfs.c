@@ -1,5 +1,12 @@
-/* webhdfs.c - the WebHDFS backend (scheme "webhdfs"; "hdfs" once its address map exists), first
- * slice: simple auth (user.name), plain http, no retries.
+/* webhdfs.c - the WebHDFS backend (schemes "webhdfs" and "hdfs"): simple auth
+ * (user.name), plain http, retries with backoff, HA failover.
+ *
+ * Addresses: webhdfs://h1:p1[,h2:p2...]/path lists the NameNodes of an HA
+ * pair (a StandbyException moves to the next). hdfs://<authority>/path uses
+ * -D dfs.namenode.http-address.<authority>, then -D dfs.namenode.http-address
+ * (each "host:port[,host:port]"), else <authority's host>:9870.
+ * Retry knobs: -D distcp.webhdfs.retry.base.ms / .attempts or env
+ * DISTCP_WEBHDFS_RETRY_BASE_MS / DISTCP_WEBHDFS_RETRY_ATTEMPTS (500 ms, 4).
  *
  * Every slot is one or a few REST calls against the NameNode at
  * http://<authority>/webhdfs/v1 (protocols.md §1). Data ops (OPEN, CREATE,
@@ -27,6 +34,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WH_JSON_MAX (64u << 20)   /* cap for any JSON answer */
@@ -34,12 +43,25 @@
 #define WH_READ_MAX (16u << 20)   /* cap for one ranged OPEN */
 #define WH_READAHEAD (4u << 20)   /* minimum OPEN length while reading */
 #define WH_DEFAULT_PORT "9870"
+#define WH_DEFAULT_TLS_PORT "9871"
 #define WH_META_PREFIX "user.distcp."
+
+#define WH_MAX_NN 8                /* NameNode addresses in one authority list */
+#define WH_RETRY_BASE_MS 500u      /* default first backoff delay */
+#define WH_ATTEMPTS 4u             /* default attempts per call (retriable failures) */
 
 struct wh_fs {
     struct be_fs head;
-    char *base;      /* "http://host:port/webhdfs/v1" */
-    char *user;      /* escaped user.name value */
+    char *bases[WH_MAX_NN]; /* "http://host:port/webhdfs/v1", one per NameNode */
+    unsigned nbases;
+    atomic_uint active;     /* index into bases: the NameNode believed active */
+    unsigned retry_base_ms, attempts;
+    char *user;      /* escaped user.name value; NULL through a gateway */
+    bool gateway;    /* http(s)://gw/gateway/<topology>/webhdfs/v1/...: paths carry the prefix */
+    char *buser, *bpass, *ca_file; /* Basic credentials, CA bundle (may be NULL) */
+    struct http_opts hopts;        /* for the NameNode/gateway origin */
+    struct http_opts dn_opts;      /* for other origins: TLS settings, no credentials */
+    atomic_bool httpfs;            /* HttpFS seen (or configured): data=true in one step */
 };
 
 struct wh_reader {
@@ -72,12 +94,13 @@ static struct wh_fs *fs_of(struct be_fs *f) { return (struct wh_fs *)f; }
 
 /* URLs and calls ----------------------------------------------------------- */
 
-/* base + escaped path + "?op=OP&user.name=U" + extra ("&k=v", escaped). */
-static char *mkurl(const struct wh_fs *fs, const char *path, const char *op,
+/* bases[nn] + escaped path + "?op=OP&user.name=U" + extra ("&k=v", escaped). */
+static char *mkurl(const struct wh_fs *fs, unsigned nn, const char *path, const char *op,
                    const char *extra)
 {
     char *ep = http_escape(path, 1), *u = NULL;
-    if (ep && asprintf(&u, "%s%s?op=%s&user.name=%s%s", fs->base, ep, op, fs->user,
+    if (ep && asprintf(&u, "%s%s?op=%s%s%s%s", fs->bases[nn], ep, op,
+                       fs->user ? "&user.name=" : "", fs->user ? fs->user : "",
                        extra ? extra : "") < 0)
         u = NULL;
     free(ep);
@@ -140,6 +163,72 @@ static int map_error(const struct http_resp *r, const char *verb, const char *pa
     return code;
 }
 
+/* Retries -------------------------------------------------------------------
+ * A call is retried (at most fs->attempts attempts, exponential backoff from
+ * fs->retry_base_ms with jitter in [d/2, d]) on transport failures (connect,
+ * timeout, reset), on 5xx answers whose RemoteException is not a definite
+ * one (mapped ERR_IO/ERR_BUSY), and on RetriableException/SafeModeException.
+ * Never on other 4xx. A StandbyException (or a refused connection) moves
+ * `active` to the next NameNode of the authority list and tries again at
+ * once; a full turn of the list costs one backoff. */
+
+static void backoff(const struct wh_fs *fs, unsigned attempt)
+{
+    uint64_t d = (uint64_t)fs->retry_base_ms << (attempt < 16 ? attempt : 16);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    unsigned seed = (unsigned)now.tv_nsec ^ (unsigned)(uintptr_t)&now;
+    uint64_t ms = d / 2 + (d ? (uint64_t)rand_r(&seed) % (d / 2 + 1) : 0);
+    struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000 };
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static bool transport_retriable(int rc)
+{
+    return rc == ERR_CONN || rc == ERR_TIMEOUT || rc == ERR_IO;
+}
+
+static bool answer_retriable(long status, int code, const char *exc)
+{
+    if (!strcmp(exc, "RetriableException") || !strcmp(exc, "SafeModeException"))
+        return true;
+    return status >= 500 && (code == ERR_IO || code == ERR_BUSY);
+}
+
+/* Does url have the scheme://authority/ of base? Credentials go only there
+ * (a DataNode is another origin; a gateway's data URL is the same). */
+static bool same_origin(const char *base, const char *url)
+{
+    const char *a = strstr(base, "://");
+    if (!a)
+        return false;
+    const char *e = strchr(a + 3, '/');
+    size_t n = e ? (size_t)(e - base) : strlen(base);
+    return strncasecmp(base, url, n) == 0 && (url[n] == '/' || url[n] == 0 || url[n] == '?');
+}
+
+/* Decide what the failed attempt `attempt` (0-based) leads to: true = try
+ * again (after failing over and/or sleeping as needed). */
+static bool next_attempt(struct wh_fs *fs, unsigned nn, unsigned attempt, bool standby,
+                         bool retriable, bool conn_refused)
+{
+    if (attempt + 1 >= fs->attempts * (fs->nbases > 1 ? fs->nbases : 1))
+        return false;
+    if ((standby || conn_refused) && fs->nbases > 1) {
+        unsigned want = (nn + 1) % fs->nbases;
+        atomic_compare_exchange_strong(&fs->active, &nn, want);
+        if ((attempt + 1) % fs->nbases)
+            return true; /* the next NameNode at once */
+        backoff(fs, (attempt + 1) / fs->nbases - 1);
+        return true;
+    }
+    if (!retriable || attempt + 1 >= fs->attempts)
+        return false;
+    backoff(fs, attempt);
+    return true;
+}
+
 /* One NameNode call. On 2xx: *json gets the parsed body (NULL when the body
  * is empty) when json != NULL. On an error answer: mapped code, exc set. */
 static int nn_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
@@ -148,19 +237,34 @@ static int nn_call(struct wh_fs *fs, const char *method, const char *path, const
 {
     int rc;
     struct http_resp r = {0};
-    char *url = mkurl(fs, path, op, extra);
+    char *url = NULL;
+    char name[64];
     if (json)
         *json = NULL;
     if (exc && excn)
         exc[0] = 0;
-    if (!url) {
-        rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
-        goto out;
-    }
-    if ((rc = http_request(method, url, NULL, 0, WH_JSON_MAX, path, &r, ei)))
-        goto out;
-    if (r.status < 200 || r.status > 299) {
-        rc = map_error(&r, verb, path, exc, excn, ei);
+    for (unsigned attempt = 0;; attempt++) {
+        unsigned nn = atomic_load(&fs->active);
+        free(url);
+        http_resp_free(&r);
+        if (!(url = mkurl(fs, nn, path, op, extra))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
+            goto out;
+        }
+        if ((rc = http_request_opts(method, url, NULL, 0, WH_JSON_MAX, path, &fs->hopts, &r,
+                                    ei))) {
+            if (next_attempt(fs, nn, attempt, false, transport_retriable(rc), rc == ERR_CONN))
+                continue;
+            goto out;
+        }
+        if (r.status >= 200 && r.status <= 299)
+            break;
+        rc = map_error(&r, verb, path, name, sizeof name, ei);
+        if (next_attempt(fs, nn, attempt, !strcmp(name, "StandbyException"),
+                         answer_retriable(r.status, rc, name), false))
+            continue;
+        if (exc)
+            snprintf(exc, excn, "%s", name);
         goto out;
     }
     if (json && r.len) {
@@ -178,41 +282,98 @@ out:
 
 /* A two-step data op: method on the NameNode without body, then the same
  * method on the Location with the body. *out holds the DataNode answer
- * (2xx only). */
+ * (2xx only). HttpFS (§1.6): OPEN's first answer is the data itself; once a
+ * CREATE/APPEND redirect pointed back at the server with data=true (or with
+ * -D distcp.webhdfs.httpfs=true), writes send `data=true` and the bytes in
+ * one request. */
 static int data_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
                      const char *extra, const void *body, size_t blen, size_t max,
                      const char *verb, struct http_resp *out, struct errinfo *ei)
 {
     int rc;
     struct http_resp r = {0};
-    char *url = mkurl(fs, path, op, extra);
+    char *url = NULL;
+    char name[64];
+    /* APPEND is not idempotent: once its bytes may have reached the
+     * DataNode, only a refused connection is retried. */
+    bool append = !strcmp(method, "POST");
+    bool get = !strcmp(method, "GET");
+    char *dextra = NULL;
     memset(out, 0, sizeof *out);
-    if (!url) {
+    if (!get && asprintf(&dextra, "%s&data=true", extra ? extra : "") < 0) {
+        dextra = NULL;
         rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
         goto out;
     }
-    if ((rc = http_request(method, url, NULL, 0, WH_JSON_MAX, path, &r, ei)))
-        goto out;
-    if (r.status != 307 && r.status != 302 && r.status != 303) {
-        rc = r.status >= 200 && r.status < 300
-                 ? err_setx(ei, ERR_PROTOCOL, "cannot %s '%s': NameNode answered %ld "
-                            "without a redirect", verb, path, r.status)
-                 : map_error(&r, verb, path, NULL, 0, ei);
-        goto out;
-    }
-    if (!r.location) {
-        rc = err_setx(ei, ERR_PROTOCOL, "cannot %s '%s': redirect without Location", verb, path);
-        goto out;
-    }
-    if ((rc = http_request(method, r.location, body, blen, max, path, out, ei)))
-        goto out;
-    if (out->status < 200 || out->status > 299) {
-        rc = map_error(out, verb, path, NULL, 0, ei);
+    for (unsigned attempt = 0;; attempt++) {
+        unsigned nn = atomic_load(&fs->active);
+        bool direct = !get && atomic_load(&fs->httpfs);
+        free(url);
+        http_resp_free(&r);
         http_resp_free(out);
+        if (!(url = mkurl(fs, nn, path, op, direct ? dextra : extra))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
+            goto out;
+        }
+        if ((rc = http_request_opts(method, url, direct ? body : NULL, direct ? blen : 0,
+                                    get || direct ? max : WH_JSON_MAX, path, &fs->hopts, &r,
+                                    ei))) {
+            if (rc != ERR_LIMIT &&
+                next_attempt(fs, nn, attempt, false,
+                             direct && append ? rc == ERR_CONN : transport_retriable(rc),
+                             rc == ERR_CONN))
+                continue;
+            goto out;
+        }
+        if ((get || direct) && r.status >= 200 && r.status < 300) {
+            *out = r; /* HttpFS: OPEN answers the bytes itself (§1.6) */
+            memset(&r, 0, sizeof r);
+            break;
+        }
+        if (r.status != 307 && r.status != 302 && r.status != 303) {
+            if (r.status >= 200 && r.status < 300) {
+                rc = err_setx(ei, ERR_PROTOCOL, "cannot %s '%s': NameNode answered %ld "
+                              "without a redirect", verb, path, r.status);
+                goto out;
+            }
+            rc = map_error(&r, verb, path, name, sizeof name, ei);
+            if (next_attempt(fs, nn, attempt, !strcmp(name, "StandbyException"),
+                             !(direct && append) && answer_retriable(r.status, rc, name),
+                             false))
+                continue;
+            goto out;
+        }
+        if (!r.location) {
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot %s '%s': redirect without Location", verb,
+                          path);
+            goto out;
+        }
+        if (!get && same_origin(fs->bases[nn], r.location) && strstr(r.location, "data=true"))
+            atomic_store(&fs->httpfs, true);
+        if ((rc = http_request_opts(method, r.location, body, blen, max, path,
+                                    same_origin(fs->bases[nn], r.location) ? &fs->hopts
+                                                                           : &fs->dn_opts,
+                                    out, ei))) {
+            if (rc != ERR_LIMIT &&
+                next_attempt(fs, nn, attempt, false,
+                             append ? rc == ERR_CONN : transport_retriable(rc), false))
+                continue;
+            goto out;
+        }
+        if (out->status >= 200 && out->status <= 299)
+            break;
+        long dn_status = out->status;
+        rc = map_error(out, verb, path, name, sizeof name, ei);
+        http_resp_free(out);
+        if (!append && next_attempt(fs, nn, attempt, false,
+                                    answer_retriable(dn_status, rc, name), false))
+            continue;
+        goto out;
     }
 out:
     http_resp_free(&r);
     free(url);
+    free(dextra);
     return rc;
 }
 
@@ -234,6 +395,21 @@ static int nn_bool(struct wh_fs *fs, const char *method, const char *path, const
 out:
     json_decref(j);
     return rc;
+}
+
+/* The HDFS path for a path of this store: through a gateway the store's
+ * paths carry the URL prefix (/gateway/<topology>/webhdfs/v1/a/b -> /a/b),
+ * which parameters naming paths (RENAME's destination) must not. */
+static const char *hdfs_path(const struct wh_fs *fs, const char *path)
+{
+    if (!fs->gateway)
+        return path;
+    for (const char *h = strstr(path, "/webhdfs/v1"); h; h = strstr(h + 1, "/webhdfs/v1"))
+        if (h[11] == 0)
+            return "/";
+        else if (h[11] == '/')
+            return h + 11;
+    return path;
 }
 
 /* "&name=<escaped value>" */
@@ -511,7 +687,7 @@ static int wh_mkdirs(struct be_fs *f, const char *path, uint32_t mode, struct er
 
 static int rename_over(struct wh_fs *fs, const char *from, const char *to, struct errinfo *ei)
 {
-    char *d = qparam("destination", to), *extra = NULL;
+    char *d = qparam("destination", hdfs_path(fs, to)), *extra = NULL;
     int rc = ERR_OK;
     if (!d || asprintf(&extra, "%s&renameoptions=OVERWRITE", d) < 0) {
         extra = NULL;
@@ -1055,41 +1231,179 @@ static void wh_close(struct be_fs *f)
         return;
     free(fs->head.scheme);
     free(fs->head.authority);
-    free(fs->base);
+    for (unsigned i = 0; i < fs->nbases; i++)
+        free(fs->bases[i]);
     free(fs->user);
+    free(fs->buser);
+    if (fs->bpass) {
+        explicit_bzero(fs->bpass, strlen(fs->bpass));
+        free(fs->bpass);
+    }
+    free(fs->ca_file);
     free(fs);
+}
+
+static const char *cfg_val(const struct be_config *cfg, const char *key)
+{
+    const char *v = cfg && cfg->get ? cfg->get(cfg->ctx, key) : NULL;
+    return v && *v ? v : NULL;
+}
+
+/* A number from -D key, else env, else def (bad values: def). */
+static unsigned cfg_uint(const struct be_config *cfg, const char *key, const char *env,
+                         unsigned def, unsigned lo)
+{
+    const char *v = cfg_val(cfg, key);
+    if (!v)
+        v = getenv(env);
+    if (!v || !*v)
+        return def;
+    char *e;
+    unsigned long n = strtoul(v, &e, 10);
+    return *e || n < lo || n > 3600000ul ? def : (unsigned)n;
+}
+
+/* The NameNode HTTP address list for (scheme, authority): webhdfs takes the
+ * authority itself ("h1:p1,h2:p2" = HA pair); hdfs looks up
+ * dfs.namenode.http-address.<authority>, then dfs.namenode.http-address,
+ * else <host of authority>:9870. The result is malloc'd. */
+static char *nn_addresses(const char *scheme, const char *authority,
+                          const struct be_config *cfg)
+{
+    if (strcasecmp(scheme, "hdfs"))
+        return strdup(authority);
+    char *key = NULL;
+    const char *v = NULL;
+    if (asprintf(&key, "dfs.namenode.http-address.%s", authority) >= 0)
+        v = cfg_val(cfg, key);
+    free(key);
+    if (!v)
+        v = cfg_val(cfg, "dfs.namenode.http-address");
+    if (v)
+        return strdup(v);
+    const char *colon = strrchr(authority, ':');
+    size_t hl = colon && !strchr(colon, ']') ? (size_t)(colon - authority) : strlen(authority);
+    char *r = NULL;
+    if (asprintf(&r, "%.*s:" WH_DEFAULT_PORT, (int)hl, authority) < 0)
+        r = NULL;
+    return r;
+}
+
+/* First set value of: -D key, env e1, env e2; malloc'd copy or NULL. */
+static char *setting(const struct be_config *cfg, const char *key, const char *e1,
+                     const char *e2)
+{
+    const char *v = cfg_val(cfg, key);
+    if (!v && e1)
+        v = getenv(e1);
+    if ((!v || !*v) && e2)
+        v = getenv(e2);
+    return v && *v ? strdup(v) : NULL;
+}
+
+static bool truthy(const char *v)
+{
+    return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"));
+}
+
+/* Credentials and TLS settings (after bases are known). */
+static int open_auth(struct wh_fs *fs, const char *scheme, const char *authority,
+                     const struct be_config *cfg, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    char *ins = NULL;
+    fs->buser = setting(cfg, "fs.webhdfs.basic.user", "DISTCP_WEBHDFS_USER",
+                        "DISTCP_AZDATA_USERNAME");
+    fs->bpass = setting(cfg, "fs.webhdfs.basic.password", "DISTCP_WEBHDFS_PASSWORD",
+                        "DISTCP_AZDATA_PASSWORD");
+    fs->ca_file = setting(cfg, "distcp.webhdfs.ssl.ca-file", "DISTCP_WEBHDFS_CA_FILE", NULL);
+    ins = setting(cfg, "distcp.webhdfs.ssl.insecure", "DISTCP_WEBHDFS_INSECURE", NULL);
+    bool tls = !strncmp(fs->bases[0], "https:", 6);
+    fs->hopts.user = fs->buser;
+    fs->hopts.password = fs->bpass;
+    fs->hopts.ca_file = fs->dn_opts.ca_file = fs->ca_file;
+    fs->hopts.insecure = fs->dn_opts.insecure = truthy(ins);
+    if (fs->hopts.insecure && tls)
+        fprintf(stderr, "distcp: WARNING: TLS certificate verification is OFF for "
+                "'%s://%s' (distcp.webhdfs.ssl.insecure): the server is not authenticated\n",
+                scheme, authority);
+    if (fs->bpass && !fs->buser)
+        rc = err_setx(ei, ERR_INVAL, "cannot open '%s://%s': a Basic password is set but no "
+                      "user (fs.webhdfs.basic.user)", scheme, authority);
+    free(ins);
+    return rc;
 }
 
 static int wh_open(const char *scheme, const char *authority, const struct be_config *cfg,
                    struct be_fs **out, struct errinfo *ei)
 {
     struct wh_fs *fs = NULL;
+    char *list = NULL;
     int rc = ERR_OK;
     *out = NULL;
+    scheme = scheme ? scheme : "webhdfs";
     if (!authority || !*authority) {
         rc = err_setx(ei, ERR_BAD_URI, "cannot open '%s://': the URI names no NameNode "
-                      "(host:port)", scheme ? scheme : "webhdfs");
+                      "(host:port)", scheme);
         goto out;
     }
-    if (strpbrk(authority, "/?#@ ")) {
-        rc = err_setx(ei, ERR_BAD_URI, "cannot open '%s://%s': bad authority", scheme, authority);
-        goto out;
-    }
-    const char *colon = strrchr(authority, ':');
-    bool has_port = colon && !strchr(colon, ']');
-    if (!(fs = calloc(1, sizeof *fs)) || !(fs->head.scheme = strdup(scheme ? scheme : "webhdfs")) ||
+    if (!(fs = calloc(1, sizeof *fs)) || !(fs->head.scheme = strdup(scheme)) ||
         !(fs->head.authority = strdup(authority)) || !(fs->user = user_name()) ||
-        asprintf(&fs->base, "http://%s%s/webhdfs/v1", authority,
-                 has_port ? "" : ":" WH_DEFAULT_PORT) < 0) {
-        if (fs)
-            fs->base = NULL;
+        !(list = nn_addresses(scheme, authority, cfg))) {
         rc = err_setx(ei, ERR_NOMEM, "cannot open '%s://%s': out of memory", scheme, authority);
         goto out;
     }
+    fs->gateway = !strcasecmp(scheme, "http") || !strcasecmp(scheme, "https");
+    if (fs->gateway) {
+        free(fs->user);
+        fs->user = NULL; /* the gateway asserts the identity itself (§1.7) */
+    }
+    char *save = NULL;
+    for (char *a = strtok_r(list, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        if (!*a || strpbrk(a, "/?#@ ") || fs->nbases == WH_MAX_NN) {
+            rc = err_setx(ei, ERR_BAD_URI, "cannot open '%s://%s': bad NameNode address '%s' "
+                          "(host:port, at most %d, comma-separated)", scheme, authority, a,
+                          WH_MAX_NN);
+            goto out;
+        }
+        const char *colon = strrchr(a, ':');
+        bool has_port = colon && !strchr(colon, ']');
+        bool tls = !strcasecmp(scheme, "swebhdfs") || !strcasecmp(scheme, "https");
+        if (fs->gateway && fs->nbases) {
+            rc = err_setx(ei, ERR_BAD_URI, "cannot open '%s://%s': a gateway URL names one "
+                          "host", scheme, authority);
+            goto out;
+        }
+        if (asprintf(&fs->bases[fs->nbases], "%s://%s%s%s", tls ? "https" : "http", a,
+                     has_port ? "" : fs->gateway ? (tls ? ":443" : ":80")
+                                 : tls ? ":" WH_DEFAULT_TLS_PORT : ":" WH_DEFAULT_PORT,
+                     fs->gateway ? "" : "/webhdfs/v1") < 0) {
+            fs->bases[fs->nbases] = NULL;
+            rc = err_setx(ei, ERR_NOMEM, "cannot open '%s://%s': out of memory", scheme,
+                          authority);
+            goto out;
+        }
+        fs->nbases++;
+    }
+    if (!fs->nbases) {
+        rc = err_setx(ei, ERR_BAD_URI, "cannot open '%s://%s': no NameNode address", scheme,
+                      authority);
+        goto out;
+    }
+    if ((rc = open_auth(fs, scheme, authority, cfg, ei)))
+        goto out;
+    char *hf = setting(cfg, "distcp.webhdfs.httpfs", "DISTCP_WEBHDFS_HTTPFS", NULL);
+    atomic_init(&fs->httpfs, truthy(hf));
+    free(hf);
+    fs->retry_base_ms = cfg_uint(cfg, "distcp.webhdfs.retry.base.ms",
+                                 "DISTCP_WEBHDFS_RETRY_BASE_MS", WH_RETRY_BASE_MS, 0);
+    fs->attempts = cfg_uint(cfg, "distcp.webhdfs.retry.attempts",
+                            "DISTCP_WEBHDFS_RETRY_ATTEMPTS", WH_ATTEMPTS, 1);
     fs->head.ops = &backend_webhdfs;
     *out = &fs->head;
     fs = NULL;
 out:
+    free(list);
     if (fs)
         wh_close(&fs->head);
     return rc;
@@ -1097,6 +1411,7 @@ out:
 
 const struct backend_ops backend_webhdfs = {
     .name = "webhdfs",
+    .mtime_gran_ns = 1000000LL /* modificationTime: milliseconds */,
     .caps = BE_CAP_EMPTY_DIRS | BE_CAP_POSIX_META | BE_CAP_MTIME | BE_CAP_BLOCKS |
             BE_CAP_XATTR,
     .open = wh_open,
