@@ -31,11 +31,11 @@ static const struct {
     {"", &backend_local},
     {"mem", &backend_mem},
     {"gen", &backend_gen},
-    {"s3", NULL},
-    {"s3a", NULL},
+    {"s3", &backend_s3},
+    {"s3a", &backend_s3},
     {"webhdfs", &backend_webhdfs},
-    {"swebhdfs", NULL},
-    {"hdfs", NULL},          /* needs the NameNode RPC -> HTTP address map (issue 5) */
+    {"swebhdfs", &backend_webhdfs},
+    {"hdfs", &backend_webhdfs}, /* via the NameNode HTTP address (webhdfs.c) */
     {"https", NULL},
     {"http", NULL},
     {"abfs", NULL},
@@ -149,6 +149,19 @@ static char *normalize(const char *p)
     return out;
 }
 
+/* http(s)://host[:port]/<prefix>/webhdfs/v1[/...]: a WebHDFS gateway (Knox)
+ * URL, served by the WebHDFS backend; other http(s) URLs are not built. */
+static bool knox_uri(const char *scheme, const char *rest)
+{
+    if ((strcmp(scheme, "http") && strcmp(scheme, "https")) || strncmp(rest, "//", 2))
+        return false;
+    const char *p = strchr(rest + 2, '/');
+    for (const char *h = p; h && (h = strstr(h, "/webhdfs/v1")); h++)
+        if (h[11] == 0 || h[11] == '/')
+            return h > p; /* at least one prefix segment (e.g. /gateway/<topology>) */
+    return false;
+}
+
 int backend_open_uri(const char *uri, const struct be_config *cfg,
                      struct be_fs **fs, char **path, struct errinfo *ei)
 {
@@ -185,7 +198,8 @@ int backend_open_uri(const char *uri, const struct be_config *cfg,
         rest = colon + 1;
         has_scheme = true;
     }
-    const struct backend_ops *ops = backend_for_scheme(scheme, ei);
+    const struct backend_ops *ops = knox_uri(scheme, rest) ? &backend_webhdfs
+                                                            : backend_for_scheme(scheme, ei);
     if (!ops) {
         const struct backend_ops *unused;
         rc = scheme_lookup(scheme, &unused);

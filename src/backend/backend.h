@@ -124,6 +124,7 @@ struct be_config {
 struct backend_ops {
     const char *name;        /* "local", "mem", "s3", ... */
     unsigned caps;           /* BE_CAP_* */
+    int64_t mtime_gran_ns;   /* precision of stored mtimes in ns (0 or 1: ns; HDFS 1e6; S3 1e9) */
 
     /* Open the store that `authority` names (URI authority, "" for local).
      * Required. */
@@ -276,5 +277,6 @@ extern const struct backend_ops backend_local;
 extern const struct backend_ops backend_mem;
 extern const struct backend_ops backend_gen; /* synthetic read-only store, gen/gen.c */
 extern const struct backend_ops backend_webhdfs; /* webhdfs/webhdfs.c */
+extern const struct backend_ops backend_s3;      /* s3/s3.c: schemes s3, s3a */
 
 #endif

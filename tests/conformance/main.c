@@ -2,6 +2,8 @@
  * against one store.
  *   local: a fresh mkdtemp directory under /tmp is the root (removed at the end)
  *   mem:   store "conformance-<pid>", root "/"; then mem's own extras.
+ *   s3:    bucket $DISTCP_TEST_S3_BUCKET (endpoint, credentials: AWS_* env),
+ *          root "/distcp-conf-<pid>" (made here, removed at the end).
  *   webhdfs: the NameNode at $DISTCP_TEST_WEBHDFS ("host:port"), root
  *          "/distcp-conf-<pid>" (made here, removed at the end).
  * Exit status: cmocka's (the number of failed tests), 2 on bad usage or
@@ -103,8 +105,8 @@ int main(int argc, char **argv)
     bool made_root = false;
 
     if (argc != 2 || (strcmp(argv[1], "local") && strcmp(argv[1], "mem") &&
-                      strcmp(argv[1], "webhdfs"))) {
-        fprintf(stderr, "usage: conformance local|mem|webhdfs\n");
+                      strcmp(argv[1], "webhdfs") && strcmp(argv[1], "s3"))) {
+        fprintf(stderr, "usage: conformance local|mem|webhdfs|s3\n");
         return 2;
     }
     c->backend = argv[1];
@@ -118,13 +120,42 @@ int main(int argc, char **argv)
         }
         made_root = true;
     } else if (!strcmp(argv[1], "webhdfs")) {
+        /* DISTCP_TEST_WEBHDFS_URL=<scheme>://<authority>[<gateway prefix>], e.g.
+         * swebhdfs://h:p or https://h:p/gateway/sandbox/webhdfs/v1, wins over
+         * DISTCP_TEST_WEBHDFS=host:port[,host:port]. */
         const char *nn = getenv("DISTCP_TEST_WEBHDFS");
-        if (!nn || !*nn) {
-            fprintf(stderr, "conformance: set DISTCP_TEST_WEBHDFS=host:port\n");
+        const char *url = getenv("DISTCP_TEST_WEBHDFS_URL");
+        static char scheme[16];
+        const char *sep = url ? strstr(url, "://") : NULL;
+        if (sep && (size_t)(sep - url) < sizeof scheme) {
+            snprintf(scheme, sizeof scheme, "%.*s", (int)(sep - url), url);
+            const char *a = sep + 3, *pfx = strchr(a, '/');
+            snprintf(c->authority, sizeof c->authority, "%.*s",
+                     (int)(pfx ? (size_t)(pfx - a) : strlen(a)), a);
+            snprintf(c->root, sizeof c->root, "%s/distcp-conf-%ld", pfx ? pfx : "",
+                     (long)getpid());
+            c->scheme = scheme;
+        } else if (nn && *nn) {
+            c->scheme = "webhdfs";
+            snprintf(c->authority, sizeof c->authority, "%s", nn);
+            snprintf(c->root, sizeof c->root, "/distcp-conf-%ld", (long)getpid());
+        } else {
+            fprintf(stderr, "conformance: set DISTCP_TEST_WEBHDFS=host:port or "
+                    "DISTCP_TEST_WEBHDFS_URL=scheme://host:port[/prefix]\n");
             return 2;
         }
-        c->scheme = "webhdfs";
-        snprintf(c->authority, sizeof c->authority, "%s", nn);
+        made_root = true;
+    } else if (!strcmp(argv[1], "s3")) {
+        /* s3: bucket $DISTCP_TEST_S3_BUCKET; endpoint, region and credentials
+         * from the usual AWS_* environment (AWS_ENDPOINT_URL, ...). */
+        const char *b = getenv("DISTCP_TEST_S3_BUCKET");
+        if (!b || !*b) {
+            fprintf(stderr, "conformance: set DISTCP_TEST_S3_BUCKET and AWS_ENDPOINT_URL, "
+                    "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\n");
+            return 2;
+        }
+        c->scheme = "s3a";
+        snprintf(c->authority, sizeof c->authority, "%s", b);
         snprintf(c->root, sizeof c->root, "/distcp-conf-%ld", (long)getpid());
         made_root = true;
     } else {
@@ -133,7 +164,8 @@ int main(int argc, char **argv)
                  (long)getpid());
         snprintf(c->root, sizeof c->root, "/");
     }
-    c->ops = backend_for_scheme(c->scheme, &ei);
+    /* gateway URLs (http/https) are served by the webhdfs backend */
+    c->ops = backend_for_scheme(!strcmp(c->backend, "webhdfs") ? "webhdfs" : c->scheme, &ei);
     if (!c->ops) {
         fprintf(stderr, "conformance: no backend for '%s': %s\n", c->scheme,
                 ei.msg);

@@ -1111,10 +1111,10 @@ static void t_uri(void **state)
     assert_int_equal(chdir(saved), 0);
 
     expect_uri_err("", ERR_BAD_URI, "Can not create a Path from an empty string");
-    expect_uri_err("s3a://bucket/key", ERR_NOT_BUILT,
-                   "scheme 's3a' is not built into this distcp (yet)");
-    expect_uri_err("hdfs://nn:8020/a", ERR_NOT_BUILT, "scheme 'hdfs'");
-    expect_uri_err("swebhdfs://nn/a", ERR_NOT_BUILT, NULL);
+    expect_uri_err("s3a://ab/key", ERR_BAD_URI, "not a bucket name"); /* s3 is built */
+    expect_uri_err("abfs://acct/a", ERR_NOT_BUILT, "scheme 'abfs'");
+    expect_uri_err("wasbs://c@acct/a", ERR_NOT_BUILT, NULL);
+    expect_uri_err("https://host/plain/page", ERR_NOT_BUILT, "scheme 'https'");
     expect_uri_err("xyz://a/b", ERR_BAD_URI, "unknown scheme 'xyz'");
     expect_uri_err("foo:bar", ERR_BAD_URI, "unknown scheme 'foo'");
     expect_uri_err("1x://a", ERR_BAD_URI, NULL);

@@ -1,0 +1,117 @@
+/* s3.h - private pieces of the S3 backend (s3.c, s3_write.c, s3_sigv4.c,
+ * s3_xml.c). Not for use outside src/backend/s3.
+ *
+ * A struct s3_fs is immutable after open (credentials, endpoint, bucket)
+ * except its connection pool, which is thread-safe. */
+#ifndef DISTCP_S3_H
+#define DISTCP_S3_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "backend/backend.h"
+#include "backend/http/http.h"
+
+#define S3_XML_MAX (16u << 20)       /* cap for any XML answer */
+#define S3_META_PREFIX "x-amz-meta-distcp-"
+
+struct s3_cred {
+    char *akid, *secret, *token;     /* token may be NULL */
+};
+
+struct s3_fs {
+    struct be_fs head;
+    char *bucket;
+    char *base;          /* "http://host:port" or "https://bucket.host" (no trailing '/') */
+    char *host;          /* Host header value as libcurl sends it */
+    bool path_style, https, insecure;
+    char *region;
+    struct s3_cred cred;
+    struct http_pool *pool;
+};
+
+/* One S3 call. key: the object key (raw bytes, "" for the bucket itself).
+ * query: canonical query string (sorted, encoded) or NULL. headers: extra
+ * "name: value" lines; those named x-amz-* are signed (names lowercase). */
+struct s3_call {
+    const char *method;
+    const char *key;
+    const char *query;
+    const char *const *headers;
+    size_t nheaders;
+    const void *body;
+    size_t blen;
+    void *dst;            /* body destination (ranged GET), or NULL */
+    size_t dstcap;
+    const char *what;     /* the path for messages */
+};
+
+/* Send with retries (5xx, 503 SlowDown, 408/429, transport errors).
+ * Returns ERR_OK with *r filled for any final HTTP answer. */
+int s3_do(struct s3_fs *fs, const struct s3_call *c, struct http_xresp *r,
+          struct errinfo *ei);
+/* Map a non-2xx answer to a code and "cannot <verb> '<what>': ..." */
+int s3_error(const struct s3_fs *fs, const struct http_xresp *r, const char *verb,
+             const char *what, struct errinfo *ei);
+
+/* SigV4 (s3_sigv4.c). headers: n "name:value" strings with lowercase names
+ * and trimmed values, in any order; they are all signed. amzdate is
+ * "yyyyMMddTHHmmssZ". Writes "AWS4-HMAC-SHA256 Credential=..." to out. */
+int s3_sigv4(const struct s3_cred *cred, const char *region, const char *method,
+             const char *canon_uri, const char *canon_query, const char *const *headers,
+             size_t n, const char *payload_hash, const char *amzdate, char *out,
+             size_t outn);
+/* URI-encode for canonical forms: all but A-Za-z0-9-._~ ; '/' kept when
+ * keep_slash. malloc'd. */
+char *s3_uri_encode(const char *s, bool keep_slash);
+void s3_base64(const unsigned char *in, size_t n, char *out); /* out: 4*ceil(n/3)+1 */
+
+/* XML (s3_xml.c) ---------------------------------------------------------- */
+struct s3_item {
+    char *key;            /* decoded */
+    bool prefix;          /* a CommonPrefixes entry */
+    uint64_t size;
+    int64_t mtime_ns;
+};
+struct s3_page {
+    struct s3_item *items;
+    size_t n, cap;
+    bool truncated;
+    char *next_token;
+    bool url_encoded;
+};
+int s3_parse_list(const char *xml, size_t len, struct s3_page *pg, struct errinfo *ei);
+void s3_page_free(struct s3_page *pg);
+/* The text of the first element named `name` anywhere (malloc'd) or NULL. */
+char *s3_xml_find(const char *xml, size_t len, const char *name);
+
+/* Time */
+int64_t s3_parse_iso8601(const char *s);   /* 2024-01-02T03:04:05.000Z -> ns, 0 if bad */
+int64_t s3_parse_http_date(const char *s); /* RFC 1123 -> ns, 0 if bad */
+
+/* Helpers of s3.c used by s3_write.c */
+char *s3_key_of(const char *path);          /* "/a/b" -> "a/b", "/" -> "" (malloc'd) */
+int s3_head(struct s3_fs *fs, const char *path, const char *key, struct http_xresp *r,
+            struct errinfo *ei);              /* ERR_OK (200), ERR_NOT_FOUND, other */
+int s3_dir_probe(struct s3_fs *fs, const char *path, const char *key, bool *exists,
+                 bool *only_marker, struct errinfo *ei);
+int s3_list_all(struct s3_fs *fs, const char *path, const char *prefix,
+                int (*cb)(void *arg, const struct s3_item *it), void *arg,
+                struct errinfo *ei);
+int s3_delete_keys(struct s3_fs *fs, const char *path, char **keys, size_t n,
+                   struct errinfo *ei);
+
+extern const struct backend_ops backend_s3;
+
+/* s3_write.c slots */
+int s3_create(struct be_fs *f, const char *path, const struct be_create_opts *opts,
+              struct be_file **out, struct errinfo *ei);
+int s3_write(struct be_file *f, uint64_t off, const void *buf, size_t n, struct errinfo *ei);
+int s3_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei);
+int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct errinfo *ei);
+int s3_commit(struct be_file *f, struct errinfo *ei);
+void s3_abort(struct be_file *f);
+int s3_copy_object(struct s3_fs *fs, const char *path, const char *from_key,
+                   const char *to_key, const char *const *extra, size_t nextra,
+                   struct errinfo *ei);
+
+#endif
