@@ -628,9 +628,29 @@ static void record_result(struct wctx *w, const struct entry *e, const char *src
 }
 
 /* Apply -p attributes to an existing target (skipped files, B §7). */
+/* Stores keep mtimes at different precisions (local ns, HDFS ms, S3 s):
+ * compare at the coarser of source and target, or every file copied with
+ * -pt to HDFS would look older than its source forever. */
+static int64_t mtime_gran(const struct job *j, const struct entry *e)
+{
+    int64_t a = j->roots[e->root].fs->ops->mtime_gran_ns, b = j->tfs->ops->mtime_gran_ns;
+    int64_t g = a > b ? a : b;
+    return g > 1 ? g : 1;
+}
+
+static int64_t mtime_at(int64_t t, int64_t g)
+{
+    if (g <= 1)
+        return t;
+    int64_t q = t / g;
+    if (t % g && t < 0)
+        q--;
+    return q * g;
+}
+
 /* True when the target already has every attribute `what` asks for (only
  * decidable for owner, group, mode and mtime; xattrs/ACLs need a look). */
-static bool attrs_equal(unsigned what, const struct entry *e, const struct be_stat *ts)
+static bool attrs_equal(unsigned what, const struct entry *e, const struct be_stat *ts, int64_t g)
 {
     if (what & ~(unsigned)(PRESERVE_U | PRESERVE_G | PRESERVE_P | PRESERVE_T))
         return false;
@@ -640,7 +660,7 @@ static bool attrs_equal(unsigned what, const struct entry *e, const struct be_st
         return false;
     if ((what & PRESERVE_P) && (e->mode & 07777) != (ts->mode & 07777))
         return false;
-    if ((what & PRESERVE_T) && e->mtime_ns != ts->mtime_ns)
+    if ((what & PRESERVE_T) && mtime_at(e->mtime_ns, g) != mtime_at(ts->mtime_ns, g))
         return false;
     return true;
 }
@@ -654,7 +674,7 @@ static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
     int rc;
     if (!what || !j->tfs->ops->setattr || j->o->dry_run)
         return ERR_OK;
-    if (ts && (j->tfs->ops->caps & BE_CAP_NUMERIC_IDS) && attrs_equal(what, e, ts))
+    if (ts && (j->tfs->ops->caps & BE_CAP_NUMERIC_IDS) && attrs_equal(what, e, ts, mtime_gran(j, e)))
         return ERR_OK;     /* B §7: nothing differs, nothing to change */
     if ((rc = copy_source_attrs(j, e, src, what, &a, ei)))
         return rc;
@@ -684,7 +704,8 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
         .mtime_rule = !mt || strcmp(mt, "false") != 0,
         .src_size = e->size, .tgt_size = ts->size,
         .src_block = e->blocksize, .tgt_block = ts->blocksize,
-        .src_mtime = e->mtime_ns, .tgt_mtime = ts->mtime_ns,
+        .src_mtime = mtime_at(e->mtime_ns, mtime_gran(j, e)),
+        .tgt_mtime = mtime_at(ts->mtime_ns, mtime_gran(j, e)),
         .digests = DIGEST_UNKNOWN,
     };
     int rc;

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, distcp_bin, make_tree, run, tree
+from conftest import ROOT, counters, distcp_bin, make_tree, run, tree
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from webhdfs import webhdfs_server as W  # noqa: E402
@@ -121,3 +121,26 @@ def test_update_append(server, tmp_path):
     p = run("-update", "-append", src, uri(info, "/app"), check=0)
     assert "Bytes Copied=50000" in p.out + p.err
     assert tree(str(root / "app")) == tree(src)
+
+
+def test_update_after_pt_with_sub_ms_mtimes(server, tmp_path):
+    """Part A 4 / issue 5: HDFS keeps mtimes in milliseconds. After a -pt copy
+    of files whose mtimes have sub-millisecond parts, a second -update copies
+    nothing (the engine compares mtimes at the coarser store's precision) and
+    a really newer source is still copied."""
+    root, info = server
+    src = make_tree(str(tmp_path / "src"), {"a": "alpha", "b": "beta", "d": {"c": "gamma"}})
+    for i, f in enumerate(("a", "b", "d/c")):
+        os.utime(os.path.join(src, f), ns=(1500000000_000_000_000, 1500000000_123_456_789 + i))
+    run("-update", "-pt", src, uri(info, "/subms"), check=0)
+    p = run("-update", "-pt", src, uri(info, "/subms"), check=0)
+    c = counters(p)
+    assert c["Files Copied"] == 0 and c["Files Skipped"] == 3, c
+    # a change of 2 ms is newer at millisecond precision too
+    os.utime(os.path.join(src, "a"), ns=(1500000000_000_000_000, 1500000000_125_456_789))
+    with open(os.path.join(src, "a"), "w") as f:
+        f.write("ALPHA")
+    os.utime(os.path.join(src, "a"), ns=(1500000000_000_000_000, 1500000000_125_456_789))
+    p = run("-update", "-pt", src, uri(info, "/subms"), check=0)
+    assert counters(p)["Files Copied"] == 1
+    assert (root / "subms" / "a").read_text() == "ALPHA"
