@@ -535,8 +535,17 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
     int rc;
     if (namelen == 0 || memchr(name, '/', namelen) ||
         (namelen == 1 && name[0] == '.') || (namelen == 2 && name[0] == '.' && name[1] == '.')) {
+        /* a name that cannot be a file (object keys with "..", "//"): a
+         * per-file failure, never a path outside the target; with -i it is
+         * counted and skipped, without it the job fails like any read error */
         char d[PATHMAX];
         backend_display(t->fs, t->dirpath, d, sizeof d);
+        if (w->j->o->ignore_failures) {
+            job_count(w->j, C_FAIL, 1);
+            job_error(w->j, "skipping an unsafe name '%.*s' in '%s' (ignored, -i): it cannot be a file name",
+                      (int)namelen, name, d);
+            return ERR_OK;
+        }
         return err_setx(&w->ei, ERR_UNSAFE_PATH, "listing of '%s' returned an unsafe name '%.*s'",
                         d, (int)namelen, name);
     }
