@@ -26,6 +26,25 @@ struct sink {
     bool over;
 };
 
+/* Append n bytes to a growable, NUL-terminated buffer (callers cap it). */
+static bool buf_append(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t nc = *cap ? *cap : 1024;
+        while (nc < *len + n + 1)
+            nc *= 2;
+        char *b = realloc(*buf, nc);
+        if (!b)
+            return false;
+        *buf = b;
+        *cap = nc;
+    }
+    memcpy(*buf + *len, p, n);
+    *len += n;
+    (*buf)[*len] = 0;
+    return true;
+}
+
 static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
 {
     struct sink *s = arg;
@@ -34,20 +53,7 @@ static size_t on_body(char *p, size_t sz, size_t nm, void *arg)
         s->over = true;
         return 0;
     }
-    if (s->len + n + 1 > s->cap) {
-        size_t nc = s->cap ? s->cap : 4096;
-        while (nc < s->len + n + 1)
-            nc *= 2;
-        char *b = realloc(s->buf, nc);
-        if (!b)
-            return 0;
-        s->buf = b;
-        s->cap = nc;
-    }
-    memcpy(s->buf + s->len, p, n);
-    s->len += n;
-    s->buf[s->len] = 0;
-    return n;
+    return buf_append(&s->buf, &s->len, &s->cap, p, n) ? n : 0;
 }
 
 struct source {
@@ -308,20 +314,7 @@ static size_t on_xheader(char *p, size_t sz, size_t nm, void *arg)
         x->over = true;
         return n;            /* keep going; later headers are dropped */
     }
-    if (x->len + n + 1 > x->cap) {
-        size_t nc = x->cap ? x->cap : 1024;
-        while (nc < x->len + n + 1)
-            nc *= 2;
-        char *b = realloc(x->buf, nc);
-        if (!b)
-            return 0;
-        x->buf = b;
-        x->cap = nc;
-    }
-    memcpy(x->buf + x->len, p, n);
-    x->len += n;
-    x->buf[x->len] = 0;
-    return n;
+    return buf_append(&x->buf, &x->len, &x->cap, p, n) ? n : 0;
 }
 
 void http_xresp_free(struct http_xresp *r)
