@@ -9,6 +9,7 @@ PKGS=(
   libacl1-dev libattr1-dev               # -pa / -px on POSIX
   libcmocka-dev python3-pytest           # unit and end-to-end tests
   libcurl4-openssl-dev libjansson-dev    # webhdfs backend (HTTP, JSON)
+  libsqlite3-dev sqlite3                 # the job store (src/jobs/)
   libexpat1-dev                          # s3 backend (XML)
   acl attr rsync strace xfsprogs e2fsprogs # tools the tests use to check results
 )

@@ -29,7 +29,7 @@ enum opt_id {
     OPT_STRATEGY, OPT_BANDWIDTH, OPT_LIST_THREADS, OPT_USE_ITERATOR, OPT_SKIPCRC,
     OPT_BLOCKS_PER_CHUNK, OPT_COPY_BUFFER, OPT_DIRECT, OPT_XTRACK, OPT_ASYNC,
     OPT_FILELIMIT, OPT_SIZELIMIT, OPT_DEFINE,
-    OPT_DRY_RUN, OPT_JSON, OPT_CHECKSUM, OPT_MAX_DELETE, OPT_TRASH, OPT_EXCLUDE,
+    OPT_DRY_RUN, OPT_JSON, OPT_CHECKSUM, OPT_MAX_DELETE, OPT_TRASH, OPT_EXCLUDE, OPT_JOB_STORE,
     OPT_PROGRESS, OPT_NO_PROGRESS, OPT_GLOBAL_BW,
     OPT_HELP, OPT_VERSION,
     OPT__COUNT
@@ -98,6 +98,8 @@ static const struct optdef optdefs[] = {
     {"exclude", OPT_EXCLUDE, 1, "--exclude <regex>", "Do not copy paths fully matching this regex (repeatable)"},
     {"global-bandwidth", OPT_GLOBAL_BW, 1, "--global-bandwidth <MB/s>",
      "Bandwidth limit over all copy tasks together, in MB/s"},
+    {"job-store", OPT_JOB_STORE, 1, "--job-store <path>",
+     "Job store database (default $XDG_STATE_HOME/distcp/jobs.db; \"none\": do not record)"},
     {"json", OPT_JSON, 0, "--json", "Print a machine-readable JSON summary"},
     {"max-delete", OPT_MAX_DELETE, 1, "--max-delete <n>", "With -delete: refuse to delete more than n entries"},
     {"no-progress", OPT_NO_PROGRESS, 0, "--no-progress", "Never show the progress line"},
@@ -795,6 +797,7 @@ static int fill(struct pstate *st, struct options *o)
     MOVE(o->log_dir, st->val[OPT_LOG]);
     MOVE(o->xtrack_dir, st->val[OPT_XTRACK]);
     MOVE(o->trash_dir, st->val[OPT_TRASH]);
+    MOVE(o->job_store, st->val[OPT_JOB_STORE]);
     MOVE(o->strategy_name, st->val[OPT_STRATEGY]);
     MOVE(o->diff_from, st->snap[0][0]);
     MOVE(o->diff_to, st->snap[0][1]);

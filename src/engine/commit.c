@@ -8,6 +8,7 @@
  * skipped. The deletions are gathered first so that --max-delete can refuse
  * before anything is removed. Single-threaded (main thread). */
 #include "engine/commit.h"
+#include "jobs/jobrec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -141,14 +142,18 @@ static int do_delete(struct job *j)
                 pthread_mutex_unlock(&j->out_lock);
             }
             job_count(j, C_DELETED, 1);
+            jobrec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_DELETED, NULL);
             continue;
         }
         int rc = j->o->trash_dir ? trash_move(j, j->tfs, path, key, &ei)
                                  : j->tfs->ops->remove(j->tfs, path, true, &ei);
         if (rc == ERR_OK || rc == ERR_NOT_FOUND) {
             job_count(j, C_DELETED, 1);
+            jobrec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_DELETED,
+                       j->o->trash_dir ? "moved to the trash" : NULL);
             continue;
         }
+        jobrec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_FAILED, ei.msg);
         if (j->o->ignore_failures) {
             job_error(j, "cannot delete '%s' (ignored, -i): %s", path, ei.msg);
             continue;

@@ -16,6 +16,7 @@
  *
  * Threading: one struct wctx per worker; counters are atomics in the job. */
 #include "engine/copy.h"
+#include "jobs/jobrec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -43,6 +44,7 @@ struct wctx {
     FILE *log;
     struct throttle thr;
     uint64_t seq;
+    const char *why;     /* reason of the last SKIP decision (reports) */
     char src[PATHMAX], dst[PATHMAX];
 };
 
@@ -268,6 +270,10 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
     }
     bool at_eof = false;
     while (done < len) {
+        if (atomic_load_explicit(&r->j->user_cancel, memory_order_relaxed)) {
+            rc = err_setx(ei, ERR_CANCELLED, "copy of '%s' cancelled", x->src);
+            goto out;
+        }
         size_t want = w->bufsize;
         bool last = len - done < want;
         if (last)
@@ -608,7 +614,10 @@ static void record_result(struct wctx *w, const struct entry *e, const char *src
                           uint64_t old_tlen, bool appended, uint64_t tail)
 {
     struct job *j = w->j;
+    if (rc == ERR_CANCELLED)
+        return;                 /* stopped on request: not a failure, not done */
     if (rc == ERR_OK) {
+        jobrec_row(j, w->id, e, src, dst, appended ? JR_APPENDED : JR_COPIED, NULL);
         job_count(j, C_COPY, 1);
         job_count(j, C_BYTESEXPECTED, e->size);
         job_count(j, C_BYTESCOPIED, appended ? tail : e->size);
@@ -617,6 +626,7 @@ static void record_result(struct wctx *w, const struct entry *e, const char *src
                  src, e->size, dst, old_tlen);
         return;
     }
+    jobrec_row(j, w->id, e, src, dst, JR_FAILED, ei->msg);
     if (readside && j->o->ignore_failures) {
         job_count(j, C_FAIL, 1);
         job_count(j, C_BYTESFAILED, e->size);
@@ -725,6 +735,11 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
         }
     }
     *act = decide_action(&in);
+    w->why = !in.update ? "target exists (no -update/-overwrite)"
+           : in.skip_crc ? "same size (-skipcrccheck)"
+           : in.digests == DIGEST_EQUAL ? (o->checksum ? "same size and content (--checksum)"
+                                                      : "same size and CRC32C digest")
+           : in.mtime_rule ? "same size, target not older than source" : "same size";
     if (*act == ACT_APPEND) {
         uint32_t a = 0, b = 0;
         uint64_t la = 0, lb = 0;
@@ -767,6 +782,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
         return;
     }
     if ((rc = sfs->ops->readlink(sfs, w->src, link, sizeof link, &ei))) {
+        jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
         if (j->o->ignore_failures) {
             job_count(j, C_FAIL, 1);
             wlog(w, "FAIL: %s - %s", w->src, ei.msg);
@@ -781,6 +797,8 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
                     !strcmp(cur, link);
         bool skip = !j->o->overwrite && !j->target_root_is_file && (!j->o->update || same);
         if (skip) {
+            jobrec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED,
+                       same ? "same link target" : "target exists (no -update/-overwrite)");
             job_count(j, C_SKIP, 1);
             wlog(w, "SKIP: %s", w->src);
             dry(j, "SKIP %s -> %s", w->src, w->dst);
@@ -789,8 +807,10 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
     }
     job_count(j, C_COPY, 1);
     dry(j, "COPY %s -> %s", w->src, w->dst);
-    if (j->o->dry_run)
+    if (j->o->dry_run) {
+        jobrec_row(j, w->id, e, w->src, w->dst, JR_COPIED, NULL);
         return;
+    }
     /* create under a temp name next to the target, then rename over it */
     char tmp[PATHMAX + 200], tag[160];
     tmp_tag(w, tag, sizeof tag);
@@ -821,8 +841,10 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
             }
         }
     }
+    jobrec_row(j, w->id, e, w->src, w->dst, JR_COPIED, NULL);
     return;
 fail:
+    jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
     job_fail(j, EXIT_FAIL, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
 }
 
@@ -856,6 +878,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
     int rc;
     if (atomic_load(&j->cancel))
         return;
+    jobrec_pause_point(j, "copying");
     if (job_src_path(j, e, w->src, sizeof w->src) || job_path(j->work, e, w->dst, sizeof w->dst)) {
         job_fail(j, EXIT_FAIL, "path too long below '%s'", j->work);
         return;
@@ -893,10 +916,16 @@ static void process_entry(struct wctx *w, const struct entry *e)
         job_count(j, C_DIR_COPY, 1);
         if (!texists)
             dry(j, "MKDIR %s", w->dst);
-        if (j->o->dry_run || texists)
+        if (j->o->dry_run || texists) {
+            jobrec_row(j, w->id, e, w->src, w->dst, texists ? JR_DIR_EXISTS : JR_MKDIR, NULL);
             return;
-        if ((rc = do_mkdir(w, w->dst, &ei)))
+        }
+        if ((rc = do_mkdir(w, w->dst, &ei))) {
+            jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
             job_fail(j, EXIT_FAIL, "mkdir failed for %s: %s", w->dst, ei.msg);
+        } else {
+            jobrec_row(j, w->id, e, w->src, w->dst, JR_MKDIR, NULL);
+        }
         return;
     }
     if (e->type == BE_SYMLINK) {
@@ -904,6 +933,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     if (e->type != BE_FILE) {
+        jobrec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED, "not a regular file, directory or symbolic link");
         job_error(j, "skipping '%s': not a regular file, directory or symbolic link", w->src);
         return;
     }
@@ -913,6 +943,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     if (act == ACT_SKIP) {
+        jobrec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED, w->why);
         job_count(j, C_SKIP, 1);
         job_count(j, C_BYTESSKIPPED, e->size);
         wlog(w, "SKIP: %s", w->src);
@@ -925,6 +956,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     if (j->o->dry_run) {
+        jobrec_row(j, w->id, e, w->src, w->dst, act == ACT_APPEND ? JR_APPENDED : JR_COPIED, NULL);
         job_count(j, C_COPY, 1);
         job_count(j, C_BYTESEXPECTED, e->size);
         job_count(j, C_BYTESCOPIED, act == ACT_APPEND ? e->size - ts.size : e->size);
@@ -1095,11 +1127,21 @@ int copy_run(struct job *j)
             const struct entry *e;
             int err = 0;
             const size_t bcap = 256 * (sizeof(struct entry) + sizeof(struct tstat) + 128);
+            uint32_t seq = 0;
             while (!atomic_load(&j->cancel) && (e = plan_iter_next(it, &err))) {
                 struct tstat t;
                 int have = jn ? join_step(jn, e, &t) : 0;
                 if (have < 0)
                     break;
+                /* the plan file's entries are read-only views: stamp the ordinal */
+                ((struct entry *)e)->seq = seq++;
+                if (jobrec_done_earlier(j, e->seq)) {
+                    /* finished and journaled by an earlier run: never again */
+                    char sp[PATHMAX];
+                    if (!job_src_path(j, e, sp, sizeof sp))
+                        jobrec_row(j, JR_MAIN_WORKER, e, sp, NULL, JR_DONE_EARLIER, NULL);
+                    continue;
+                }
                 const struct tstat *tp = have ? &t : NULL;
                 if (b && (b->n >= 256 || b->bytes >= (16u << 20) || !wbatch_add_t(b, e, tp, jn != NULL))) {
                     r.q->ops->push(r.q, b);

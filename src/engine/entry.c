@@ -31,6 +31,7 @@ struct sorter {
     unsigned seq;
     bool finished;
     char *plan_path;           /* merged plan file when spilled */
+    bool keep_plan;            /* plan_path is not ours to remove */
 };
 
 size_t entry_key_copy(const struct entry *e, char *buf, size_t n)
@@ -75,7 +76,8 @@ void sorter_free(struct sorter *s)
         free(s->runs[i].path);
     }
     if (s->plan_path) {
-        unlink(s->plan_path);
+        if (!s->keep_plan)
+            unlink(s->plan_path);
         free(s->plan_path);
     }
     free(s->runs);
@@ -432,6 +434,23 @@ int sorter_finish(struct sorter *s, struct errinfo *ei)
     s->nruns = 0;
     s->finished = true;
     return ERR_OK;
+}
+
+struct sorter *sorter_open_plan(const char *path, struct errinfo *ei)
+{
+    if (access(path, R_OK)) {
+        err_sys(ei, errno, "cannot read plan file '%s'", path);
+        return NULL;
+    }
+    struct sorter *s = sorter_new(NULL, 0);
+    if (!s || !(s->plan_path = strdup(path))) {
+        sorter_free(s);
+        err_setx(ei, ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    s->keep_plan = true;
+    s->finished = true;
+    return s;
 }
 
 /* Plan iteration ------------------------------------------------------- */

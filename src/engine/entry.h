@@ -37,6 +37,8 @@ struct entry {
     uint16_t replication;
     uint16_t pad;
     uint32_t digest;      /* CRC32C recorded by distcp, when ENTRY_F_DVALID */
+    uint32_t seq;         /* ordinal in the plan, set by the copy producer (the
+                           * job journal records finished entries by it) */
     /* char key[keylen] follows (separator '\0', see above) */
 };
 #define ENTRY_F_ROOT 1u      /* the source root itself (key "" or its name) */
@@ -99,6 +101,10 @@ size_t sorter_mem_used(const struct sorter *s);
  * When everything fit in memory nothing touches the disk; otherwise the runs
  * are merged into one sorted plan file. */
 int sorter_finish(struct sorter *s, struct errinfo *ei);
+
+/* A finished sorter over an existing plan file (records in key order, as
+ * written from a plan iterator); the file is not removed by sorter_free. */
+struct sorter *sorter_open_plan(const char *path, struct errinfo *ei);
 
 /* Iterate a finished sorter in key order; can be restarted any number of
  * times. The returned entry is valid until the next call. */

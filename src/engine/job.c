@@ -22,6 +22,7 @@
 #include "engine/commit.h"
 #include "engine/copy.h"
 #include "engine/listing.h"
+#include "jobs/jobrec.h"
 #include "util/filter.h"
 #include "util/path.h"
 
@@ -62,6 +63,7 @@ static void report(struct job *j, int status, const char *fmt, va_list ap)
     pthread_mutex_lock(&j->err_lock);
     fprintf(stderr, "%sdistcp: %s\n", progress_on(j) ? "\r\033[K" : "", msg);
     keep_error(j, msg);
+    jobrec_error(j, msg);
     if (status)
         fail_locked(j, status, msg);
     pthread_mutex_unlock(&j->err_lock);
@@ -218,6 +220,11 @@ static const char *const counter_key[C__COUNT] = {
     [C_DELETED] = "DELETED", [C_SLEEP_MS] = "SLEEP_TIME_MS",
 };
 
+const char *job_counter_key(int i)
+{
+    return i >= 0 && i < C__COUNT ? counter_key[i] : "?";
+}
+
 static int cmp_display(const void *a, const void *b)
 {
     return strcmp(counter_display[*(const int *)a], counter_display[*(const int *)b]);
@@ -256,6 +263,14 @@ static void summary(struct job *j, int status, double dur)
     fprintf(stderr, "\t\tBandwidth in Btyes=%" PRIu64 "\n", bw);
     for (int k = 0; k < n; k++)
         fprintf(stderr, "\t\t%s=%" PRIu64 "\n", counter_display[order[k]], c[order[k]]);
+    if (j->rec) {
+        char line[1024];
+        size_t o = 0;
+        for (int k = 0; k < n && o < sizeof line; k++)
+            o += (size_t)snprintf(line + o, sizeof line - o, "%s%s=%" PRIu64, k ? ", " : "",
+                                  counter_display[order[k]], c[order[k]]);
+        jobrec_log(j, "job %s in %.2f s: %s", status ? "FAILED" : "SUCCEEDED", dur, line);
+    }
     if (j->o->json) {
         FILE *f = stdout;
         fprintf(f, "{\"status\": \"%s\", \"exit_code\": %d, \"dry_run\": %s, \"duration_seconds\": %.3f, \"counters\": {",
@@ -428,6 +443,8 @@ int job_run(struct options *o)
     }
     if (o->dry_run && !o->json)
         j->dry_out = stdout;
+    if ((status = jobrec_start(j)))
+        goto out;
     if ((status = setup_filters(j)))
         goto out;
     atomic_store(&j->phase, PHASE_LISTING);
@@ -447,7 +464,7 @@ int job_run(struct options *o)
         fprintf(stderr, "distcp: -p%s: not applicable to this store (%s has no replication, block size or checksum type); ignored\n",
                 l, j->tfs->ops->name);
     }
-    if ((status = setup_work(j)))
+    if ((status = setup_work(j)) || (status = jobrec_saved_work(j)))
         goto out;
     /* -log: per-worker text logs (B §6.7) */
     if (o->log_dir) {
@@ -467,9 +484,14 @@ int job_run(struct options *o)
         j->log_dir = p;
     }
     commit_clean_stray(j);
-    if ((status = listing_build(j)))
+    bool resuming = jobrec_resuming(j);
+    if (resuming)
+        status = jobrec_load_plan(j);
+    else if (!(status = listing_build(j)))
+        status = jobrec_save_plan(j);
+    if (status)
         goto out;
-    if (o->atomic && !o->dry_run) {
+    if (o->atomic && !o->dry_run && !resuming) {
         /* the WIP dir exists from the start so that an empty copy commits too */
         struct errinfo ei = {0};
         bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR;
@@ -479,15 +501,27 @@ int job_run(struct options *o)
             goto out;
         }
     }
-    j->fresh_target = !o->dry_run && (o->atomic || !j->target_exists);
+    /* a resumed job's target holds what earlier runs wrote: look before writing */
+    j->fresh_target = !o->dry_run && (o->atomic || !j->target_exists) && !resuming;
     atomic_store(&j->phase, PHASE_COPYING);
+    jobrec_phase(j, PHASE_COPYING);
     if ((status = copy_run(j)))
         goto out;
+    if (jobrec_cancelled(j))
+        goto out;
     atomic_store(&j->phase, PHASE_COMMITTING);
+    jobrec_phase(j, PHASE_COMMITTING);
+    jobrec_pause_point(j, "committing");
     status = commit_run(j);
 out:
     if (!status)
         status = j->first_exit;
+    if (jobrec_cancelled(j)) {
+        /* stopped on request: nothing half-written stays visible (temp
+         * writers were aborted); the job can be resumed */
+        fprintf(stderr, "distcp: job cancelled; files finished so far are kept, temp files removed\n");
+        status = EXIT_CANCELLED;
+    }
     atomic_store(&j->phase, PHASE_DONE);
     if (prog_started) {
         pthread_mutex_lock(&prog.lock);
@@ -498,6 +532,7 @@ out:
         progress_print(j, true);
     }
     summary(j, status, now_seconds() - j->t_start);
+    jobrec_end(j, status);
     if (j->workdir[0])
         remove_tree_local(j->workdir);
     sorter_free(j->plan);

@@ -19,6 +19,8 @@
 #include "engine/entry.h"
 #include "engine/options.h"
 
+struct jobrec;
+
 struct filter;
 
 /* Hadoop's counters (spec B §5.2) plus DELETED. */
@@ -35,6 +37,7 @@ enum {
     EXIT_ACL = 253,           /* -3 */
     EXIT_XATTR = 252,         /* -4 */
     EXIT_FAIL = 25,        /* -999 */
+    EXIT_CANCELLED = 130,     /* stopped on request (SIGINT/SIGTERM, `job cancel`) */
 };
 
 struct source_root {
@@ -87,6 +90,8 @@ struct job {
     _Atomic uint64_t progress_bytes;     /* bytes moved so far, retries included */
     atomic_int failed;           /* a non-ignorable failure happened */
     atomic_int cancel;           /* stop dispatching */
+    atomic_int user_cancel;      /* the user asked to stop (signal, `job cancel`) */
+    struct jobrec *rec;          /* the job's record (src/jobs/), or NULL */
     int first_exit;              /* exit status of the first fatal failure */
     char first_error[2048];
     pthread_mutex_t err_lock;
@@ -120,6 +125,8 @@ static inline void job_count(struct job *j, enum counter c, uint64_t v)
 {
     atomic_fetch_add_explicit(&j->counters[c], v, memory_order_relaxed);
 }
+/* Hadoop counter key of counter i ("COPY", "BYTESCOPIED", ...). */
+const char *job_counter_key(int i);
 /* Build "<root>/<key>" in buf ('/' form); returns ERR_TOO_LONG if it does not fit. */
 int job_path(const char *root, const struct entry *e, char *buf, size_t n);
 /* Source path of an entry. */

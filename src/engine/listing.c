@@ -8,6 +8,7 @@
  * directories back on the stack. Termination: the stack is empty and no
  * thread is busy. Filters do not prune traversal (B §4). */
 #include "engine/listing.h"
+#include "jobs/jobrec.h"
 
 #include "engine/decide.h"
 
@@ -367,6 +368,8 @@ int listing_prepare(struct job *j)
         status = EXIT_FAIL;
         goto out;
     }
+    /* a resumed job decides its bases as it did when it listed */
+    jobrec_saved_target(j);
 
     /* sources */
     if (o->source_list) {
@@ -529,6 +532,7 @@ static bool excluded(struct walk *w, const char *path, size_t len)
 
 static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_stat *st)
 {
+    jobrec_pause_point(((struct wthread *)arg)->w->j, "listing");
     struct wthread *t = arg;
     struct walk *w = t->w;
     char *buf = t->buf;

@@ -40,6 +40,8 @@ void options_release(struct options *o)
         return;
     free_strv(o->sources, o->nsources);
     free(o->target);
+    free(o->job_store);
+    free(o->job_argv);
     free(o->source_list);
     free(o->diff_from);
     free(o->diff_to);

@@ -79,6 +79,13 @@ struct options {
     int progress;            /* --progress / --no-progress: 1 on, 0 off, -1 auto (tty) */
     double global_bandwidth_mb; /* --global-bandwidth MiB/s over all workers; 0 = none */
 
+    /* the job record (src/jobs/): not Hadoop options */
+    char *job_store;         /* --job-store PATH ("none": do not record) */
+    int64_t job_id;          /* run this recorded job (0: create one) */
+    char *job_argv;          /* the command line as JSON, secrets redacted */
+    bool job_resume;         /* resume job_id from its saved plan and journal */
+    bool job_detached;       /* running detached: stderr is the job's log */
+
     /* -D key=value (distcp.* keys of spec B §11) */
     struct kv *defs;
     size_t ndefs;

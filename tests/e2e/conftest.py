@@ -10,15 +10,26 @@ Helpers:
   tree(root) -> dict  the same shape back (files as bytes), for comparisons.
   listing(root) -> sorted list of relative paths ("d/", "d/f") under root.
 """
+import atexit
 import os
 import random
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+
+
+# Every run is recorded in a job store (issue 6): keep the tests' store out of
+# the user's home, one per test session, removed at exit.
+_STATE = tempfile.mkdtemp(prefix="distcp-e2e-state-")
+os.environ["XDG_STATE_HOME"] = _STATE
+os.environ.pop("DISTCP_JOB_STORE", None)
+atexit.register(shutil.rmtree, _STATE, True)
 
 
 def distcp_bin():

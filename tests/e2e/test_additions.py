@@ -10,6 +10,7 @@ The -update comparison of Part A 4 is covered by test_decisions.py.
 import hashlib
 import json
 import os
+import time
 import re
 import stat
 
@@ -357,12 +358,17 @@ def test_diff_rdiff_fail_clearly(tmp, opt):
     assert_same(before, snapshot(tmp))
 
 
-def test_async_fails_clearly(tmp):
-    """Part A 7 / e2e contract: -async fails with a message that asynchronous
-    jobs are not available yet, exit 255; nothing is copied."""
+def test_async_returns_job_id(tmp):
+    """Part A 7: -async returns the job id at once (exit 0); the job runs
+    detached and finishes the copy (the job commands: test_jobs.py)."""
     src = make_tree(tmp / "src", {"a": 10})
     dst = tmp / "dst"
-    p = run("-async", src, dst, check=255)
-    err = p.err.lower()
-    assert "async" in err and "not available" in err, p.err
-    assert not os.path.lexists(dst)
+    p = run("-async", src, dst, check=0)
+    jid = p.out.strip()
+    assert jid.isdigit(), p.out
+    for _ in range(200):
+        if run("job", "state", jid).out.strip() == "SUCCEEDED":
+            break
+        time.sleep(0.05)
+    assert run("job", "state", jid).out.strip() == "SUCCEEDED"
+    assert tree(dst) == tree(src)
