@@ -538,7 +538,8 @@ int jobrec_start(struct job *j)
                r->have_plan ? ", resuming from the saved plan" : "");
     if (!o->json)
         fprintf(stderr, "distcp: job %lld, run %d%s\n", (long long)r->id, r->run,
-                r->have_plan ? " (resuming)" : "");
+                r->have_plan ? " (resuming)"
+                : o->job_resume ? " (resuming: its listing had not finished, listing again)" : "");
     return EXIT_OK;
 }
 

@@ -277,7 +277,24 @@ int jstore_open(const char *path, struct jstore **out, struct errinfo *ei)
     if (sr == SQLITE_OK) {
         sqlite3_busy_timeout(s->db, 5000);
         sqlite3_extended_result_codes(s->db, 1);
-        /* journal_mode answers a row; a corrupted file fails here */
+        /* a store from a newer distcp is refused before anything (even the
+         * journal mode) is written to it; a corrupted file fails here */
+        sqlite3_stmt *st = NULL;
+        sr = sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL);
+        if (sr == SQLITE_OK) {
+            int step = sqlite3_step(st);
+            int v = step == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+            sr = step == SQLITE_ROW ? SQLITE_OK : step;
+            sqlite3_finalize(st);
+            if (sr == SQLITE_OK && v > JSTORE_SCHEMA) {
+                umask(old);
+                rc = err_setx(ei, ERR_UNSUPPORTED, "job store '%s' has schema version %d, written by a newer "
+                              "distcp (this one knows up to %d); it was left untouched", path, v, JSTORE_SCHEMA);
+                goto fail;
+            }
+        }
+    }
+    if (sr == SQLITE_OK) {
         sr = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
                           NULL, NULL, NULL);
     }
