@@ -49,7 +49,7 @@ static const struct optdef optdefs[] = {
     /* Hadoop DistCp's options, spec B §1.2 */
     {"append", OPT_APPEND, 0, "-append",
      "With -update: append only the missing tail when the target is a prefix"},
-    {"async", OPT_ASYNC, 0, "-async", "Return once the job is submitted (not available in this build yet)"},
+    {"async", OPT_ASYNC, 0, "-async", "Run as a detached job: print its id and return at once (= distcp submit)"},
     {"atomic", OPT_ATOMIC, 0, "-atomic",
      "Copy into a temporary directory, rename it to the target at commit"},
     {"bandwidth", OPT_BANDWIDTH, 1, "-bandwidth <MB/s>",
@@ -856,7 +856,9 @@ void cli_usage(FILE *out)
     fprintf(out, "usage: distcp OPTIONS [source_path...] <target_path>\n"
                  "Options may stand anywhere among the paths and take one or two leading dashes;\n"
                  "\"--\" ends the options (later arguments are paths even if they begin with '-').\n"
-                 "The last path is the target, the others are sources.\n\n");
+                 "The last path is the target, the others are sources.\n"
+                 "Jobs: distcp submit [OPTIONS] SOURCE... TARGET runs the copy detached;\n"
+                 "distcp job list|state|status|log|cancel|resume|report|clean (distcp job --help).\n\n");
     for (size_t i = 0; i < NOPTDEFS; i++) {
         if (optdefs[i].disp)
             fprintf(out, " %-28s %s\n", optdefs[i].disp, optdefs[i].help);
