@@ -590,6 +590,18 @@ int jobrec_saved_work(struct job *j)
             return EXIT_FAIL;
         }
     }
+    if (j->o->atomic) {
+        /* killed between the atomic rename and recording success? then the
+         * work dir is gone and the target is there: say so, touch nothing */
+        struct be_stat st;
+        if (j->tfs->ops->stat(j->tfs, w, &st, NULL) == ERR_NOT_FOUND &&
+            j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK) {
+            job_fail(j, EXIT_FAIL, "job %lld: its -atomic work dir '%s' is gone and the target '%s' exists: "
+                     "the atomic commit had already happened; nothing was changed",
+                     (long long)j->rec->id, w, j->target);
+            return EXIT_FAIL;
+        }
+    }
     char *nw = strdup(w), *nt = strdup(t);
     if (!nw || !nt) {
         free(nw);

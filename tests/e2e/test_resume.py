@@ -221,3 +221,18 @@ def test_resume_refuses_running_and_finished(big_src, tmp_path):
     run("job", "resume", jid, check=0)
     r = run("job", "resume", jid, check=0)
     assert "nothing to resume" in r.out
+
+
+def test_kill_atomic_job_then_resume(big_src, tmp_path):
+    """-atomic: killed mid-copy, nothing is visible at the target; resume
+    reuses the same work dir and commits it all at once."""
+    dst = tmp_path / "dst"
+    p = start_paused(["-atomic", big_src, dst], "copying:3000", tmp_path)
+    err = kill9(p)
+    jid = job_id_of(err)
+    assert not dst.exists()
+    wips = [d for d in os.listdir(tmp_path) if d.startswith("._WIP_")]
+    assert len(wips) == 1
+    run("job", "resume", jid, check=0)
+    assert contents(dst) == contents(big_src)
+    assert [d for d in os.listdir(tmp_path) if d.startswith("._WIP_")] == []
