@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "util/checksum.h"  /* struct hdfs_cksum_result (checksum slots) */
 #include "util/err.h"
 
 enum be_type { BE_FILE = 1, BE_DIR = 2, BE_SYMLINK = 3, BE_OTHER = 4 };
@@ -237,6 +238,18 @@ struct backend_ops {
                     struct errinfo *ei);
     int (*symlink)(struct be_fs *fs, const char *target, const char *path,
                    struct errinfo *ei);
+
+    /* Store-computed file checksums (issue 5) --------------------------
+     * The checksum the store itself reports for a file (WebHDFS
+     * GETFILECHECKSUM: HDFS MD5-of-MD5-of-CRC, protocols.md §2), without
+     * the caller reading the bytes. *out gets algorithm, bytes and hex.
+     * ERR_NOT_FOUND when absent, ERR_IS_DIR for a directory. Optional (NULL:
+     * the store has none; callers compute one from the bytes). */
+    int (*checksum)(struct be_fs *fs, const char *path, struct hdfs_cksum_result *out,
+                    struct errinfo *ei);
+    /* The same for the data of writer w, after finish() and before commit()
+     * (post-copy verification of what the store holds). Optional. */
+    int (*wchecksum)(struct be_file *w, struct hdfs_cksum_result *out, struct errinfo *ei);
 };
 
 /* The common head of every be_fs; backends embed it first. */

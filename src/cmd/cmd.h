@@ -6,4 +6,8 @@
 /* Run the command line; returns the process exit status. */
 int cmd_main(int argc, char **argv);
 
+/* `distcp checksum [OPTIONS] <path>...` (cmd_checksum.c): argv/argc after
+ * the word "checksum". Returns the exit status. */
+int cmd_checksum(int argc, char **argv);
+
 #endif

@@ -27,6 +27,7 @@
  * many threads; a reader or writer is used by one thread at a time. */
 #include "backend/backend.h"
 #include "backend/http/http.h"
+#include "util/checksum.h"
 
 #include <jansson.h>
 #include <pwd.h>
@@ -1208,6 +1209,79 @@ out:
     return rc;
 }
 
+/* Checksums (GETFILECHECKSUM, §1.3 / §2.2) --------------------------------- */
+
+/* Parse {"FileChecksum":{"algorithm":..,"bytes":"<hex>","length":n}}; the
+ * hex must hold exactly `length` bytes (the Java client's check). */
+static int parse_checksum(const struct http_resp *r, const char *path,
+                          struct hdfs_cksum_result *out, struct errinfo *ei)
+{
+    json_error_t je;
+    json_t *j = json_loadb(r->body ? r->body : "", r->len, 0, &je);
+    json_t *fc = j ? json_object_get(j, "FileChecksum") : NULL;
+    const char *alg = json_string_value(json_object_get(fc, "algorithm"));
+    const char *hex = json_string_value(json_object_get(fc, "bytes"));
+    json_t *len = json_object_get(fc, "length");
+    int rc = ERR_OK;
+    memset(out, 0, sizeof *out);
+    if (!alg || !hex || !json_is_integer(len) || json_integer_value(len) < 0 ||
+        (size_t)json_integer_value(len) > sizeof out->bytes ||
+        strlen(hex) != 2 * (size_t)json_integer_value(len) ||
+        strlen(alg) >= sizeof out->algorithm) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot read the checksum of '%s': malformed "
+                      "FileChecksum answer", path);
+        goto out;
+    }
+    out->len = (size_t)json_integer_value(len);
+    for (size_t i = 0; i < out->len; i++) {
+        int hi = hexv((unsigned char)hex[2 * i]), lo = hexv((unsigned char)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot read the checksum of '%s': bytes are not "
+                          "hex", path);
+            goto out;
+        }
+        out->bytes[i] = (unsigned char)(hi * 16 + lo);
+    }
+    snprintf(out->algorithm, sizeof out->algorithm, "%s", alg);
+    hex_encode(out->bytes, out->len, out->hex);
+out:
+    if (rc)
+        memset(out, 0, sizeof *out);
+    json_decref(j);
+    return rc;
+}
+
+static int get_checksum(struct wh_fs *fs, const char *path, struct hdfs_cksum_result *out,
+                        struct errinfo *ei)
+{
+    struct http_resp r;
+    int rc = data_call(fs, "GET", path, "GETFILECHECKSUM", NULL, NULL, 0, WH_JSON_MAX,
+                       "read the checksum of", &r, ei);
+    if (rc == ERR_OK)
+        rc = parse_checksum(&r, path, out, ei);
+    http_resp_free(&r);
+    return rc;
+}
+
+static int wh_checksum(struct be_fs *f, const char *path, struct hdfs_cksum_result *out,
+                       struct errinfo *ei)
+{
+    struct be_stat st;
+    int rc = wh_stat(f, path, &st, ei);
+    if (rc == ERR_OK && st.type == BE_DIR)
+        rc = err_set(ei, ERR_IS_DIR, "cannot read the checksum of '%s'", path);
+    if (rc == ERR_OK)
+        rc = get_checksum(fs_of(f), path, out, ei);
+    return rc;
+}
+
+static int wh_wchecksum(struct be_file *f, struct hdfs_cksum_result *out, struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f;
+    int rc = flush_buf(w, ei);
+    return rc ? rc : get_checksum(w->fs, w->target, out, ei);
+}
+
 /* Open/close --------------------------------------------------------------- */
 
 static char *user_name(void)
@@ -1436,4 +1510,6 @@ const struct backend_ops backend_webhdfs = {
     .setattr = wh_setattr,
     .getmeta = wh_getmeta,
     .setmeta = wh_setmeta,
+    .checksum = wh_checksum,
+    .wchecksum = wh_wchecksum,
 };
