@@ -29,6 +29,7 @@
 #include "engine/digest.h"
 #include "engine/join.h"
 #include "engine/throttle.h"
+#include "engine/verify.h"
 #include "engine/workq.h"
 #include "util/checksum.h"
 
@@ -215,6 +216,9 @@ struct xfer {              /* one file (or one chunk of it) being written */
     struct be_fs *sfs, *tfs;
     const char *src, *dst;
     uint64_t size;         /* listed source length */
+    struct verify *v;      /* HDFS checksum computed while streaming, or NULL (verify.h) */
+    uint64_t blocksize;    /* create with this block size (-pb/-pc), 0 = store default */
+    uint16_t replication;  /* create with this replication (-pr), 0 = store default */
 };
 
 static bool want_fail(const char *hook, const char *path)
@@ -252,6 +256,7 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
             done = got;
             atomic_fetch_add_explicit(&r->j->progress_bytes, got, memory_order_relaxed);
             *crc_ok = false;   /* bytes did not pass through us */
+            verify_release(x->v);
         } else if (crc_rc != ERR_UNSUPPORTED) {
             rc = crc_rc;
             *ei = e2;
@@ -290,6 +295,7 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
         }
         if (*crc_ok)
             c = crc32c_update(c, w->buf, got);
+        verify_feed(x->v, w->buf, got);
         if (w->thr.rate > 0)
             job_count(r->j, C_SLEEP_MS, throttle_take(&w->thr, got));
         if (r->global.rate > 0)
@@ -341,6 +347,8 @@ static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, stru
     co.tmp_dir = j->tmp_dir;
     co.tmp_tag = tag;
     co.size_hint = x->size;
+    co.blocksize = x->blocksize;
+    co.replication = x->replication;
     if (want_fail(x->r->fail_write, x->dst))
         return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
@@ -387,14 +395,26 @@ static int copy_whole(struct wctx *w, struct xfer *x, const struct entry *e,
     uint32_t crc = 0;
     bool crc_ok = false;
     int rc;
+    struct verify v;
+    bool checked = false;
     *readside = false;
     if ((rc = open_writer(w, x, &wr, ei)))
         return rc;
+    verify_begin(&v, w->j, x->sfs, x->tfs, e->blocksize, x->blocksize);
+    x->v = &v;
     rc = copy_range_data(w, x, wr, 0, x->size, true, &crc, &crc_ok, readside, ei);
     if (!rc) {
         *readside = false;
         rc = finalize(w, x, e, wr, crc_ok, crc, ei);
     }
+    if (!rc && (rc = verify_end(&v, x->sfs, x->src, x->tfs, wr, x->dst, &checked, ei)) &&
+        rc != ERR_CHECKSUM_MISMATCH)
+        *readside = true;  /* the source's checksum could not be read */
+    x->v = NULL;
+    verify_release(&v);
+    if (!rc && !checked && v.use_src + v.use_tgt)
+        wlog(w, "CHECKSUM_NOT_VERIFIED: %s --> %s (the store's checksum uses another block "
+             "layout; -pb keeps it)", x->src, x->dst);
     if (rc) {
         x->tfs->ops->abort(wr);
         return rc;
@@ -456,7 +476,8 @@ static void bigfile_done(struct wctx *w, struct bigfile *b)
     struct errinfo ei = {0};
     int rc = atomic_load(&b->failed) ? b->ei.code : ERR_OK;
     bool readside = atomic_load(&b->readside);
-    struct xfer x = {b->r, b->sfs, b->tfs, b->src, b->dst, b->e->size};
+    struct xfer x = {.r = b->r, .sfs = b->sfs, .tfs = b->tfs, .src = b->src, .dst = b->dst,
+                     .size = b->e->size};
     if (rc == ERR_OK) {
         /* the source must not have grown */
         char one;
@@ -510,7 +531,8 @@ static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
 {
     uint64_t off = b->chunk * idx;
     uint64_t len = idx + 1 < b->nchunks ? b->chunk : b->e->size - off;
-    struct xfer x = {b->r, b->sfs, b->tfs, b->src, b->dst, b->e->size};
+    struct xfer x = {.r = b->r, .sfs = b->sfs, .tfs = b->tfs, .src = b->src, .dst = b->dst,
+                     .size = b->e->size};
     struct errinfo ei = {0};
     int rc = ERR_OK;
     bool readside = false, crc_ok = true;
@@ -712,16 +734,25 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
     if (in.update && !in.overwrite_mode && !in.skip_crc && in.src_size == in.tgt_size) {
         uint32_t sc = 0, tc = 0;
         if (o->checksum) {
+            /* the stores' own checksums first (verify.c): one read at most */
+            if ((rc = verify_update_compare(j, sfs, src, j->tfs, dst, e->size, true, w->buf,
+                                            w->bufsize, &in.digests, ei)))
+                return rc;
             uint64_t la = 0, lb = 0;
-            if ((rc = crc_of(w, sfs, src, UINT64_MAX, &sc, &la, ei)))
-                return rc;
-            if ((rc = crc_of(w, j->tfs, dst, UINT64_MAX, &tc, &lb, ei)))
-                return rc;
-            in.digests = sc == tc && la == lb ? DIGEST_EQUAL : DIGEST_DIFFER;
+            if (in.digests == DIGEST_UNKNOWN) {
+                if ((rc = crc_of(w, sfs, src, UINT64_MAX, &sc, &la, ei)))
+                    return rc;
+                if ((rc = crc_of(w, j->tfs, dst, UINT64_MAX, &tc, &lb, ei)))
+                    return rc;
+                in.digests = sc == tc && la == lb ? DIGEST_EQUAL : DIGEST_DIFFER;
+            }
         } else if (side_digest(e->flags, e->digest, sfs, src, e->size, e->mtime_ns, &sc) &&
                    side_digest(tt ? tt->dflags : 0, tt ? tt->digest : 0, j->tfs, dst, ts->size,
                                ts->mtime_ns, &tc)) {
             in.digests = sc == tc ? DIGEST_EQUAL : DIGEST_DIFFER;
+        } else if ((rc = verify_update_compare(j, sfs, src, j->tfs, dst, e->size, false, NULL,
+                                               0, &in.digests, ei))) {
+            return rc;
         }
     }
     *act = decide_action(&in);
@@ -932,7 +963,13 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     r = (struct copyrun *)j->workq_ctx;
-    struct xfer x = {r, j->roots[e->root].fs, j->tfs, w->src, w->dst, e->size};
+    struct xfer x = {.r = r, .sfs = j->roots[e->root].fs, .tfs = j->tfs, .src = w->src,
+                     .dst = w->dst, .size = e->size};
+    unsigned pmask = copy_preserve_mask(j, false);
+    if (pmask & (PRESERVE_B | PRESERVE_C))
+        x.blocksize = e->blocksize;       /* B §7: b (and c) apply at creation */
+    if (pmask & PRESERVE_R)
+        x.replication = e->replication;
     bool readside = false;
     uint64_t chunk = act == ACT_COPY ? chunk_for(r, e) : 0;
     if (chunk) {

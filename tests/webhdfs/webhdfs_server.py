@@ -64,7 +64,8 @@ Test hooks (NameNode/HttpFS/gateway port, outside /webhdfs):
         (through Knox: nn|dn), "path": "/prefix" (optional), "count": 1 (-1 = forever), "kind": one of
         exception {"exception": "RetriableException", "message": "..."} | status {"status": 503,
         "body": "..."} | delay {"seconds": 2} | truncate {"bytes": 10} (OPEN body cut short) |
-        dead_datanode (redirect to a closed port) | drop (close without answering)}
+        dead_datanode (redirect to a closed port) | drop (close without answering) |
+        corrupt (the first byte of OPEN's answer, or of the data CREATE/APPEND store, inverted)}
   DELETE /_testserver/faults;  GET|DELETE /_testserver/log (requests seen: role, method, op, path,
   status, user);  PUT /_testserver/standby?value=true|false;  GET /_testserver/info.
 
@@ -327,6 +328,7 @@ class _Ctx:
         self.user = user
         self.h = h
         self.raw_ident = raw_ident   # the user.name / doas / delegation the client sent
+        self.corrupt = False         # fault "corrupt": flip the first byte stored
 
     def get(self, name, default=None):
         v = self.params.get(name)
@@ -365,6 +367,17 @@ class _Ctx:
 
     def perm(self, default):
         return self.num("permission", default, 0, 0o1777, radix=8, kind="short")
+
+
+def _flip_first(chunks):
+    """Fault "corrupt": the chunks with the first byte's bits inverted (data damaged in transit
+    or on disk; the length stays right, so only a checksum sees it)."""
+    first = True
+    for c in chunks:
+        if first and c:
+            c = bytes([c[0] ^ 0xFF]) + bytes(c[1:])
+            first = False
+        yield c
 
 
 class _Resp:
@@ -1067,6 +1080,8 @@ class WebHdfsTestServer:
                 trunc = int(fault.get("bytes", 0))
             elif kind == "dead_datanode":
                 ctx.dead_dn = True
+            elif kind == "corrupt":
+                ctx.corrupt = True
         if self.standby and role in ("nn", "httpfs"):
             cat = "READ" if method == "GET" else "WRITE"
             raise HdfsError("StandbyException", "Operation category %s is not supported in state "
@@ -1089,6 +1104,8 @@ class WebHdfsTestServer:
         resp = fn(ctx)
         if trunc is not None and resp is not None and resp.stream is not None:
             resp.truncate = trunc
+        if ctx.corrupt and resp is not None and resp.stream is not None:
+            resp.stream = _flip_first(resp.stream)
         return resp
 
     def _authenticate(self, h, role, params):
@@ -1889,7 +1906,7 @@ class WebHdfsTestServer:
     def _stream_into(self, ctx, f):
         total = 0
         try:
-            for chunk in ctx.h._body.iter():
+            for chunk in (_flip_first(ctx.h._body.iter()) if ctx.corrupt else ctx.h._body.iter()):
                 f.write(chunk)
                 total += len(chunk)
         finally:
