@@ -855,6 +855,8 @@ static bool xattr_name_ok(const char *n)
            !strncmp(n, "security.", 9) || !strncmp(n, "raw.", 4);
 }
 
+static int get_acl(struct wh_fs *fs, const char *path, char **out, struct errinfo *ei);
+
 static int wh_getattrs(struct be_fs *f, const char *path, unsigned what, struct be_attrs *out,
                        struct errinfo *ei)
 {
@@ -863,6 +865,9 @@ static int wh_getattrs(struct be_fs *f, const char *path, unsigned what, struct 
     int rc;
     memset(out, 0, sizeof *out);
     if ((rc = wh_stat(f, path, &out->st, ei)))
+        goto out;
+    if ((what & BE_ATTR_ACL) && out->st.type != BE_SYMLINK &&
+        (rc = get_acl(fs_of(f), path, &out->acl, ei)))
         goto out;
     if (!(what & BE_ATTR_XATTR))
         goto out;
@@ -954,6 +959,104 @@ static int wh_setmeta(struct be_fs *f, const char *path, const char *key, const 
     return put_meta(fs_of(f), path, key, value, ei);
 }
 
+/* ACLs (GETACLSTATUS / SETACL / REMOVEACL, §1.4) ------------------------------
+ * distcp's text form is the whole ACL, POSIX style: "user::rwx,user:bob:r--,
+ * group::r-x,mask::r-x,other::---[,default:...]", or NULL when the ACL is
+ * only the permission bits. HDFS lists only the extended entries (named
+ * users and groups, the unnamed group of an extended ACL, default entries);
+ * the base bits come from the permission, whose group bits are the mask. */
+
+#define WH_ACL_MAX (64u << 10)
+
+static void rwx(unsigned bits, char out[4])
+{
+    out[0] = bits & 4 ? 'r' : '-';
+    out[1] = bits & 2 ? 'w' : '-';
+    out[2] = bits & 1 ? 'x' : '-';
+    out[3] = 0;
+}
+
+static int get_acl(struct wh_fs *fs, const char *path, char **out, struct errinfo *ei)
+{
+    json_t *j = NULL, *e;
+    char *buf = NULL;
+    size_t i, len = 0;
+    int rc = nn_call(fs, "GET", path, "GETACLSTATUS", NULL, "read the ACL of", &j, NULL, 0, ei);
+    *out = NULL;
+    if (rc)
+        goto out;
+    json_t *st = json_object_get(j, "AclStatus");
+    json_t *ents = json_object_get(st, "entries");
+    const char *perm = json_string_value(json_object_get(st, "permission"));
+    if (!json_is_array(ents) || !perm) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot read the ACL of '%s': malformed AclStatus", path);
+        goto out;
+    }
+    if (json_array_size(ents) == 0)
+        goto out; /* only the permission bits */
+    unsigned mode = (unsigned)strtoul(perm, NULL, 8);
+    bool access_ext = false;
+    json_array_foreach(ents, i, e) {
+        const char *t = json_string_value(e);
+        if (t && strncmp(t, "default:", 8))
+            access_ext = true;
+    }
+    if (!(buf = malloc(WH_ACL_MAX))) {
+        rc = err_set(ei, ERR_NOMEM, "cannot read the ACL of '%s'", path);
+        goto out;
+    }
+    char b[4];
+    rwx(mode >> 6, b);
+    len = (size_t)snprintf(buf, WH_ACL_MAX, "user::%s", b);
+    bool have_group = false;
+    json_array_foreach(ents, i, e) {  /* access entries first, then defaults */
+        const char *t = json_string_value(e);
+        if (!t || !strncmp(t, "default:", 8))
+            continue;
+        have_group |= !strncmp(t, "group::", 7);
+        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",%s", t);
+    }
+    rwx(mode >> 3, b);
+    if (access_ext)
+        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, "%s%s,mask::%s",
+                                have_group ? "" : ",group::", have_group ? "" : b, b);
+    else
+        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",group::%s", b);
+    rwx(mode, b);
+    len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",other::%s", b);
+    json_array_foreach(ents, i, e) {
+        const char *t = json_string_value(e);
+        if (t && !strncmp(t, "default:", 8))
+            len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",%s", t);
+    }
+    if (len >= WH_ACL_MAX) {
+        rc = err_setx(ei, ERR_LIMIT, "cannot read the ACL of '%s': longer than %u bytes", path,
+                      WH_ACL_MAX);
+        goto out;
+    }
+    *out = buf;
+    buf = NULL;
+out:
+    free(buf);
+    json_decref(j);
+    return rc;
+}
+
+/* Make path's ACL `text` (NULL: only the permission bits). */
+static int set_acl(struct wh_fs *fs, const char *path, const char *text, struct errinfo *ei)
+{
+    char *q = NULL;
+    int rc;
+    if (!text || !*text)
+        return nn_call(fs, "PUT", path, "REMOVEACL", NULL, "remove the ACL of", NULL, NULL, 0,
+                       ei);
+    if (!(q = qparam("aclspec", text)))
+        return err_set(ei, ERR_NOMEM, "cannot set the ACL of '%s'", path);
+    rc = nn_call(fs, "PUT", path, "SETACL", q, "set the ACL of", NULL, NULL, 0, ei);
+    free(q);
+    return rc;
+}
+
 /* Everything setattr/wsetattr apply: the status fields, then xattrs. */
 static int apply_all(struct wh_fs *fs, const char *path, const struct be_attrs *a,
                      unsigned what, struct errinfo *ei)
@@ -967,8 +1070,13 @@ static int apply_all(struct wh_fs *fs, const char *path, const struct be_attrs *
         if (rc)
             return rc;
     }
-    /* times last: nothing after them touches the file */
-    return apply_attrs(fs, path, a, what & ~(unsigned)BE_ATTR_XATTR, ei);
+    /* mode and owner, then the ACL (a later SETPERMISSION would change its
+     * mask), times last: nothing after them touches the file */
+    if ((rc = apply_attrs(fs, path, a, what & ~(unsigned)(BE_ATTR_XATTR | BE_ATTR_TIMES), ei)))
+        return rc;
+    if ((what & BE_ATTR_ACL) && a->st.type != BE_SYMLINK && (rc = set_acl(fs, path, a->acl, ei)))
+        return rc;
+    return apply_attrs(fs, path, a, what & BE_ATTR_TIMES, ei);
 }
 
 static int wh_setattr(struct be_fs *f, const char *path, const struct be_attrs *a,
@@ -1487,7 +1595,7 @@ const struct backend_ops backend_webhdfs = {
     .name = "webhdfs",
     .mtime_gran_ns = 1000000LL /* modificationTime: milliseconds */,
     .caps = BE_CAP_EMPTY_DIRS | BE_CAP_POSIX_META | BE_CAP_MTIME | BE_CAP_BLOCKS |
-            BE_CAP_XATTR,
+            BE_CAP_XATTR | BE_CAP_ACL,
     .open = wh_open,
     .close = wh_close,
     .stat = wh_stat,
