@@ -32,6 +32,7 @@
 #include "engine/verify.h"
 #include "engine/workq.h"
 #include "util/checksum.h"
+#include "util/idmap.h"
 
 #define PATHMAX 8192
 #define SMALL_BUF (1u << 20)
@@ -676,9 +677,10 @@ static bool attrs_equal(unsigned what, const struct entry *e, const struct be_st
 {
     if (what & ~(unsigned)(PRESERVE_U | PRESERVE_G | PRESERVE_P | PRESERVE_T))
         return false;
-    if ((what & PRESERVE_U) && (e->uid == BE_ID_NONE || e->uid != ts->uid))
+    /* ids may be names of a names-only store (util/idmap.h) */
+    if ((what & PRESERVE_U) && !idmap_same(e->uid, ts->uid, true))
         return false;
-    if ((what & PRESERVE_G) && (e->gid == BE_ID_NONE || e->gid != ts->gid))
+    if ((what & PRESERVE_G) && !idmap_same(e->gid, ts->gid, false))
         return false;
     if ((what & PRESERVE_P) && (e->mode & 07777) != (ts->mode & 07777))
         return false;
@@ -696,7 +698,8 @@ static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
     int rc;
     if (!what || !j->tfs->ops->setattr || j->o->dry_run)
         return ERR_OK;
-    if (ts && (j->tfs->ops->caps & BE_CAP_NUMERIC_IDS) && attrs_equal(what, e, ts, mtime_gran(j, e)))
+    if (ts && (j->tfs->ops->caps & (BE_CAP_NUMERIC_IDS | BE_CAP_POSIX_META)) &&
+        attrs_equal(what, e, ts, mtime_gran(j, e)))
         return ERR_OK;     /* B §7: nothing differs, nothing to change */
     if ((rc = copy_source_attrs(j, e, src, what, &a, ei)))
         return rc;

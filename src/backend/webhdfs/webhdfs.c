@@ -28,8 +28,10 @@
 #include "backend/backend.h"
 #include "backend/http/http.h"
 #include "util/checksum.h"
+#include "util/idmap.h"
 
 #include <jansson.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -436,11 +438,13 @@ static void fill_stat(const json_t *o, struct be_stat *st)
     st->atime_ns = json_integer_value(json_object_get(o, "accessTime")) * 1000000;
     const char *p = json_string_value(json_object_get(o, "permission"));
     st->mode = p ? (uint32_t)strtoul(p, NULL, 8) & 07777 : 0;
-    st->uid = st->gid = BE_ID_NONE;
     const char *ow = json_string_value(json_object_get(o, "owner"));
     const char *gr = json_string_value(json_object_get(o, "group"));
     snprintf(st->owner, sizeof st->owner, "%s", ow ? ow : "");
     snprintf(st->group, sizeof st->group, "%s", gr ? gr : "");
+    /* names ride through the engine's numeric fields as pseudo ids (idmap.h) */
+    st->uid = idmap_intern(ow);
+    st->gid = idmap_intern(gr);
     st->blocksize = (uint64_t)json_integer_value(json_object_get(o, "blockSize"));
     st->replication = (uint16_t)json_integer_value(json_object_get(o, "replication"));
     st->ino = (uint64_t)json_integer_value(json_object_get(o, "fileId"));
@@ -717,11 +721,43 @@ static int set_times(struct wh_fs *fs, const char *path, int64_t mtime_ns, int64
     return nn_call(fs, "PUT", path, "SETTIMES", extra, "set times of", NULL, NULL, 0, ei);
 }
 
+/* The name to give SETOWNER for (name, id): the name when set, else the
+ * name behind a pseudo id, else the local account of a numeric id (what
+ * Hadoop's local file system reports), else the number itself. */
+static const char *owner_name(const char *name, uint32_t id, bool user, char *buf, size_t n)
+{
+    const char *v;
+    if (name[0])
+        return name;
+    if ((v = idmap_name(id)))
+        return v;
+    if (id == BE_ID_NONE)
+        return "";
+    char pb[4096];
+    if (user) {
+        struct passwd pw, *res = NULL;
+        if (getpwuid_r((uid_t)id, &pw, pb, sizeof pb, &res) == 0 && res) {
+            snprintf(buf, n, "%s", res->pw_name);
+            return buf;
+        }
+    } else {
+        struct group gr, *res = NULL;
+        if (getgrgid_r((gid_t)id, &gr, pb, sizeof pb, &res) == 0 && res) {
+            snprintf(buf, n, "%s", res->gr_name);
+            return buf;
+        }
+    }
+    snprintf(buf, n, "%u", (unsigned)id);
+    return buf;
+}
+
 static int apply_attrs(struct wh_fs *fs, const char *path, const struct be_attrs *a,
                        unsigned what, struct errinfo *ei)
 {
     int rc = ERR_OK;
-    char extra[64], *o = NULL, *g = NULL, *q = NULL;
+    char extra[64], *o = NULL, *g = NULL, *q = NULL, ob[BE_NAME_MAX], gb[BE_NAME_MAX];
+    const char *on = owner_name(a->st.owner, a->st.uid, true, ob, sizeof ob);
+    const char *gn = owner_name(a->st.group, a->st.gid, false, gb, sizeof gb);
     if (what & BE_ATTR_MODE) {
         snprintf(extra, sizeof extra, "&permission=%o", a->st.mode & 07777);
         if ((rc = nn_call(fs, "PUT", path, "SETPERMISSION", extra, "set permission of", NULL,
@@ -729,9 +765,9 @@ static int apply_attrs(struct wh_fs *fs, const char *path, const struct be_attrs
             goto out;
     }
     if ((what & (BE_ATTR_OWNER | BE_ATTR_GROUP)) &&
-        ((what & BE_ATTR_OWNER && a->st.owner[0]) || (what & BE_ATTR_GROUP && a->st.group[0]))) {
-        o = (what & BE_ATTR_OWNER) && a->st.owner[0] ? qparam("owner", a->st.owner) : strdup("");
-        g = (what & BE_ATTR_GROUP) && a->st.group[0] ? qparam("group", a->st.group) : strdup("");
+        ((what & BE_ATTR_OWNER && on[0]) || (what & BE_ATTR_GROUP && gn[0]))) {
+        o = (what & BE_ATTR_OWNER) && on[0] ? qparam("owner", on) : strdup("");
+        g = (what & BE_ATTR_GROUP) && gn[0] ? qparam("group", gn) : strdup("");
         if (!o || !g || asprintf(&q, "%s%s", o, g) < 0) {
             q = NULL;
             rc = err_set(ei, ERR_NOMEM, "cannot set owner of '%s'", path);
@@ -1115,11 +1151,12 @@ static int do_create(struct wh_writer *w, const void *data, size_t n, struct err
     return rc;
 }
 
-/* Send the buffered bytes: CREATE for the first chunk, APPEND after. */
+/* Send the buffered bytes: CREATE for the first chunk (also when there is
+ * none: an empty file), APPEND after. */
 static int flush_buf(struct wh_writer *w, struct errinfo *ei)
 {
     int rc = ERR_OK;
-    if (w->blen == 0)
+    if (w->blen == 0 && w->flushed_once)
         return ERR_OK;
     if (!w->flushed_once) {
         rc = do_create(w, w->buf, w->blen, ei);
@@ -1174,7 +1211,9 @@ static int wh_create(struct be_fs *f, const char *path, const struct be_create_o
             goto out;
         }
     }
-    if ((rc = do_create(w, NULL, 0, ei)))
+    /* a temp is created with its first bytes (flush_buf): a file that fits
+     * the buffer costs one CREATE, not two; -direct shows the name at once */
+    if (w->direct && (rc = do_create(w, NULL, 0, ei)))
         goto out;
     *out = (struct be_file *)w;
     w = NULL;
@@ -1278,7 +1317,7 @@ static void wh_abort(struct be_file *f)
         return;
     if (w->append)
         flush_buf(w, NULL); /* appended bytes may stay */
-    else
+    else if (w->flushed_once)
         wh_delete(w->fs, w->target, false, NULL);
     writer_free(w);
 }
@@ -1290,14 +1329,22 @@ static int wh_commit(struct be_file *f, struct errinfo *ei)
     int rc = flush_buf(w, ei);
     if (rc || w->direct)
         goto out;
-    rc = wh_stat(&w->fs->head, w->path, &st, ei);
-    if (rc == ERR_OK && st.type == BE_DIR) {
+    /* rename first; look closer only when it fails (a directory in the way,
+     * or a parent still missing when the temp lives elsewhere) */
+    struct errinfo e2 = {0};
+    rc = rename_over(w->fs, w->target, w->path, &e2);
+    if (rc == ERR_OK)
+        goto out;
+    if (wh_stat(&w->fs->head, w->path, &st, NULL) == ERR_OK && st.type == BE_DIR) {
         rc = err_set(ei, ERR_IS_DIR, "cannot commit '%s'", w->path);
         goto out;
     }
-    if (rc != ERR_OK && rc != ERR_NOT_FOUND)
+    if (!w->tmp_dir_given || rc != ERR_NOT_FOUND) {
+        if (ei)
+            *ei = e2;
         goto out;
-    if (w->tmp_dir_given) {
+    }
+    {
         const char *slash = strrchr(w->path, '/');
         char *parent = strndup(w->path, slash && slash != w->path ? (size_t)(slash - w->path) : 1);
         if (!parent) {
