@@ -64,6 +64,10 @@ enum {
     BE_CAP_PARALLEL_WRITE= 1u << 7, /* writer->write() at disjoint offsets from many threads */
     BE_CAP_BLOCKS        = 1u << 8, /* block size and replication are meaningful */
     BE_CAP_NUMERIC_IDS   = 1u << 9, /* owner/group are numeric ids */
+    BE_CAP_CONCAT_WRITE  = 1u << 10,/* writer->write() at disjoint offsets from many threads
+                                       is accepted, but finish() assembles the pieces by
+                                       concatenation (HDFS CONCAT): split only when asked
+                                       (-blocksperchunk), block boundaries follow the pieces */
 };
 
 /* Attribute selectors for getattrs/setattr/wsetattr `what` masks. The values

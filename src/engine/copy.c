@@ -863,7 +863,8 @@ fail:
 static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
 {
     const struct options *o = r->j->o;
-    if (r->n < 2 || !(r->j->tfs->ops->caps & BE_CAP_PARALLEL_WRITE) || o->direct)
+    unsigned caps = r->j->tfs->ops->caps;
+    if (r->n < 2 || !(caps & (BE_CAP_PARALLEL_WRITE | BE_CAP_CONCAT_WRITE)) || o->direct)
         return 0;
     if (o->blocks_per_chunk > 0) {
         uint64_t block = e->blocksize >= (1u << 20) ? e->blocksize : (32u << 20);
@@ -872,6 +873,8 @@ static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
             return chunk;
         return 0;
     }
+    if (!(caps & BE_CAP_PARALLEL_WRITE))
+        return 0;   /* pieces assembled by concatenation: only when asked (B §6.9) */
     /* Split only a file bigger than its fair share of the job: then the
      * other workers would idle while one copies it. Several big files are
      * copied faster whole and side by side (parallel writes into one file

@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -88,6 +89,18 @@ struct wh_writer {
     size_t blen;
     uint64_t written; /* bytes accepted (flushed + buffered) */
     int64_t mtime_ns; /* set by wsetattr, reported by finish */
+    int64_t atime_ns;
+    /* Writes at other offsets (BE_CAP_CONCAT_WRITE, -blocksperchunk): each
+     * run of contiguous writes that does not continue a stream becomes a
+     * part file "<target>.part.<start>" beside the temp, written like the
+     * temp itself; finish() CONCATs the parts onto the temp in offset
+     * order. `next`/`busy` (under plock) route a write to the one stream it
+     * continues; a stream is used by one thread at a time. */
+    uint64_t start, next;
+    bool busy;
+    pthread_mutex_t plock;
+    struct wh_writer **parts;
+    size_t nparts;
 };
 
 static atomic_uint g_tmp_seq;
@@ -1127,6 +1140,11 @@ static void writer_free(struct wh_writer *w)
 {
     if (!w)
         return;
+    for (size_t i = 0; i < w->nparts; i++)
+        writer_free(w->parts[i]);
+    if (w->parts)
+        pthread_mutex_destroy(&w->plock);
+    free(w->parts);
     free(w->path);
     free(w->target);
     free(w->buf);
@@ -1211,6 +1229,14 @@ static int wh_create(struct be_fs *f, const char *path, const struct be_create_o
             goto out;
         }
     }
+    if (!w->direct) {
+        pthread_mutex_init(&w->plock, NULL);
+        if (!(w->parts = calloc(1, sizeof *w->parts))) {
+            pthread_mutex_destroy(&w->plock);
+            rc = err_set(ei, ERR_NOMEM, "cannot create '%s'", path);
+            goto out;
+        }
+    }
     /* a temp is created with its first bytes (flush_buf): a file that fits
      * the buffer costs one CREATE, not two; -direct shows the name at once */
     if (w->direct && (rc = do_create(w, NULL, 0, ei)))
@@ -1251,15 +1277,12 @@ out:
     return rc;
 }
 
-static int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
-                    struct errinfo *ei)
+/* Append n bytes to stream w (its own next offset checked by the caller). */
+static int stream_write(struct wh_writer *w, const unsigned char *p, size_t n,
+                        struct errinfo *ei)
 {
-    struct wh_writer *w = (struct wh_writer *)f;
-    const unsigned char *p = buf;
-    if (off != w->written)
-        return err_setx(ei, ERR_INVAL, "cannot write '%s' at offset %llu: the store writes "
-                        "sequentially (at %llu)", w->path, (unsigned long long)off,
-                        (unsigned long long)w->written);
+    if (!w->buf && !(w->buf = malloc(WH_WBUF)))
+        return err_set(ei, ERR_NOMEM, "cannot write '%s'", w->path);
     while (n) {
         size_t k = WH_WBUF - w->blen;
         if (k > n)
@@ -1278,13 +1301,166 @@ static int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
     return ERR_OK;
 }
 
+#define WH_MAX_PARTS 4096u
+#define WH_IDLE_FLUSH 16u /* idle parts flushed when a new one starts */
+
+/* A new part stream starting at off (called under plock). */
+static struct wh_writer *new_part(struct wh_writer *w, uint64_t off)
+{
+    struct wh_writer *p = NULL, **np;
+    if (w->nparts == WH_MAX_PARTS ||
+        !(np = realloc(w->parts, (w->nparts + 1) * sizeof *np)))
+        return NULL;
+    w->parts = np;
+    if (!(p = calloc(1, sizeof *p)) || !(p->path = strdup(w->path)) ||
+        asprintf(&p->target, "%s.part.%llu", w->target, (unsigned long long)off) < 0) {
+        if (p)
+            p->target = NULL;
+        writer_free(p);
+        return NULL;
+    }
+    p->fs = w->fs;
+    p->direct = true;
+    p->perm = w->perm;
+    p->blocksize = w->blocksize;
+    p->replication = w->replication;
+    p->start = p->next = off;
+    w->parts[w->nparts++] = p;
+    return p;
+}
+
+static int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
+                    struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f, *s = NULL;
+    struct wh_writer *idle[WH_IDLE_FLUSH];
+    size_t nidle = 0;
+    int rc;
+    if (n == 0)
+        return ERR_OK;
+    if (w->append || w->direct) {  /* sequential only */
+        if (off != w->written)
+            return err_setx(ei, ERR_INVAL, "cannot write '%s' at offset %llu: the store "
+                            "writes sequentially (at %llu)", w->path, (unsigned long long)off,
+                            (unsigned long long)w->written);
+        return stream_write(w, buf, n, ei);
+    }
+    pthread_mutex_lock(&w->plock);
+    if (!w->busy && w->next == off)
+        s = w;
+    for (size_t i = 0; !s && i < w->nparts; i++)
+        if (!w->parts[i]->busy && w->parts[i]->next == off)
+            s = w->parts[i];
+    if (!s && (s = new_part(w, off))) {
+        /* a new piece began: parts idle with buffered bytes are probably
+         * complete; send their bytes and drop their buffers (memory stays
+         * bounded by the pieces in flight; a part that does continue just
+         * gets another part after it) */
+        for (size_t i = 0; i < w->nparts && nidle < WH_IDLE_FLUSH; i++)
+            if (!w->parts[i]->busy && w->parts[i]->buf) {
+                w->parts[i]->busy = true;
+                idle[nidle++] = w->parts[i];
+            }
+    }
+    if (s) {
+        s->busy = true;
+        s->next = off + n;
+    }
+    pthread_mutex_unlock(&w->plock);
+    if (!s)
+        return err_setx(ei, ERR_NOMEM, "cannot write '%s' at offset %llu: out of memory or "
+                        "more than %u parts", w->path, (unsigned long long)off, WH_MAX_PARTS);
+    rc = stream_write(s, buf, n, ei);
+    for (size_t i = 0; i < nidle; i++) {
+        int r2 = flush_buf(idle[i], rc ? NULL : ei);
+        if (r2 == ERR_OK) {
+            free(idle[i]->buf);
+            idle[i]->buf = NULL;
+        } else if (rc == ERR_OK) {
+            rc = r2;
+        }
+    }
+    pthread_mutex_lock(&w->plock);
+    s->busy = false;
+    for (size_t i = 0; i < nidle; i++)
+        idle[i]->busy = false;
+    pthread_mutex_unlock(&w->plock);
+    return rc;
+}
+
+static int part_cmp(const void *a, const void *b)
+{
+    const struct wh_writer *x = *(struct wh_writer *const *)a, *y = *(struct wh_writer *const *)b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* finish() with parts: flush them, check they tile [written, end) after the
+ * temp's own bytes, CONCAT them onto the temp (64 per call), re-apply the
+ * times the CONCAT changed. *size gets the whole length. */
+static int assemble(struct wh_writer *w, uint64_t *size, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    char *q = NULL, *list = NULL;
+    uint64_t end = w->written;
+    *size = end;
+    if (!w->nparts)
+        return ERR_OK;
+    qsort(w->parts, w->nparts, sizeof *w->parts, part_cmp);
+    for (size_t i = 0; i < w->nparts; i++) {
+        struct wh_writer *p = w->parts[i];
+        if (p->start != end)
+            return err_setx(ei, ERR_INTERNAL, "cannot finish '%s': bytes %llu-%llu were never "
+                            "written", w->path, (unsigned long long)end,
+                            (unsigned long long)p->start);
+        if ((rc = flush_buf(p, ei)))
+            return rc;
+        end = p->start + p->written;
+    }
+    for (size_t i = 0; i < w->nparts; i += 64) {
+        size_t len = 0, k = i + 64 < w->nparts ? i + 64 : w->nparts;
+        for (size_t m = i; m < k; m++)
+            len += strlen(hdfs_path(w->fs, w->parts[m]->target)) + 1;
+        free(list);
+        if (!(list = malloc(len + 1))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot finish '%s'", w->path);
+            goto out;
+        }
+        list[0] = 0;
+        for (size_t m = i; m < k; m++) {
+            if (m > i)
+                strcat(list, ",");
+            strcat(list, hdfs_path(w->fs, w->parts[m]->target));
+        }
+        free(q);
+        if (!(q = qparam("sources", list))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot finish '%s'", w->path);
+            goto out;
+        }
+        if ((rc = nn_call(w->fs, "POST", w->target, "CONCAT", q, "concatenate parts into",
+                          NULL, NULL, 0, ei)))
+            goto out;
+    }
+    for (size_t i = 0; i < w->nparts; i++)
+        w->parts[i]->flushed_once = false; /* gone into the temp: nothing to delete */
+    if (w->mtime_ns && (rc = set_times(w->fs, w->target, w->mtime_ns, w->atime_ns, ei)))
+        goto out;
+    *size = end;
+out:
+    free(q);
+    free(list);
+    return rc;
+}
+
 static int wh_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei)
 {
     struct wh_writer *w = (struct wh_writer *)f;
+    uint64_t size = w->written;
     int rc = flush_buf(w, ei);
+    if (rc == ERR_OK)
+        rc = assemble(w, &size, ei);
     memset(st, 0, sizeof *st);
     st->type = BE_FILE;
-    st->size = w->written;
+    st->size = size;
     st->mtime_ns = w->mtime_ns;
     st->uid = st->gid = BE_ID_NONE;
     return rc;
@@ -1297,8 +1473,10 @@ static int wh_wsetattr(struct be_file *f, const struct be_attrs *a, unsigned wha
     int rc = flush_buf(w, ei);
     if (rc == ERR_OK)
         rc = apply_all(w->fs, w->target, a, what, ei);
-    if (rc == ERR_OK && (what & BE_ATTR_TIMES) && a->st.mtime_ns)
+    if (rc == ERR_OK && (what & BE_ATTR_TIMES) && a->st.mtime_ns) {
         w->mtime_ns = a->st.mtime_ns / 1000000 * 1000000;
+        w->atime_ns = a->st.atime_ns;
+    }
     return rc;
 }
 
@@ -1319,6 +1497,9 @@ static void wh_abort(struct be_file *f)
         flush_buf(w, NULL); /* appended bytes may stay */
     else if (w->flushed_once)
         wh_delete(w->fs, w->target, false, NULL);
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i]->flushed_once)
+            wh_delete(w->fs, w->parts[i]->target, false, NULL);
     writer_free(w);
 }
 
@@ -1642,7 +1823,7 @@ const struct backend_ops backend_webhdfs = {
     .name = "webhdfs",
     .mtime_gran_ns = 1000000LL /* modificationTime: milliseconds */,
     .caps = BE_CAP_EMPTY_DIRS | BE_CAP_POSIX_META | BE_CAP_MTIME | BE_CAP_BLOCKS |
-            BE_CAP_XATTR | BE_CAP_ACL,
+            BE_CAP_XATTR | BE_CAP_ACL | BE_CAP_CONCAT_WRITE,
     .open = wh_open,
     .close = wh_close,
     .stat = wh_stat,
