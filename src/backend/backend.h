@@ -112,6 +112,39 @@ struct be_create_opts {
 struct be_fs;     /* one opened store; backend-private layout after the common head */
 struct be_file;   /* one reader or writer */
 
+/* Snapshots (HDFS; issue 5, for snapshot-diff sync) -----------------------
+ * Directories made snapshottable keep read-only snapshots, readable with the
+ * ordinary slots under "<dir>/.snapshot/<name>/...". */
+enum be_diff_type { BE_DIFF_CREATE = 1, BE_DIFF_MODIFY = 2, BE_DIFF_DELETE = 3,
+                    BE_DIFF_RENAME = 4 };
+/* One entry of a snapshot diff: `path` relative to the snapshot root with no
+ * leading '/', "" for the root itself; `target` only for BE_DIFF_RENAME
+ * (else NULL). Return ERR_OK to go on; anything else stops diff(). */
+typedef int (*be_diff_cb)(void *arg, enum be_diff_type type, const char *path,
+                          const char *target);
+/* One snapshottable directory: its path in the store and its status. */
+typedef int (*be_snapdir_cb)(void *arg, const char *dir, const struct be_stat *st);
+
+struct be_snapshot_ops {
+    /* Allow (allow = true) or disallow snapshots of directory dir. */
+    int (*allow)(struct be_fs *fs, const char *dir, bool allow, struct errinfo *ei);
+    /* Take snapshot `name` of dir (NULL: the store names it); the new
+     * snapshot's path goes into path (n bytes; may be NULL). ERR_EXISTS
+     * when the name is taken. */
+    int (*create)(struct be_fs *fs, const char *dir, const char *name, char *path, size_t n,
+                  struct errinfo *ei);
+    /* Delete / rename snapshots of dir. ERR_NOT_FOUND when absent. */
+    int (*remove)(struct be_fs *fs, const char *dir, const char *name, struct errinfo *ei);
+    int (*rename)(struct be_fs *fs, const char *dir, const char *from, const char *to,
+                  struct errinfo *ei);
+    /* What changed in dir from snapshot `from` to snapshot `to` ("" = the
+     * current state), one callback per entry. */
+    int (*diff)(struct be_fs *fs, const char *dir, const char *from, const char *to,
+                be_diff_cb cb, void *arg, struct errinfo *ei);
+    /* Every snapshottable directory the caller may see. */
+    int (*dirs)(struct be_fs *fs, be_snapdir_cb cb, void *arg, struct errinfo *ei);
+};
+
 /* Listing callback: one call per entry of a directory, `name` is the entry's
  * base name (not NUL-guaranteed beyond namelen; it is NUL-terminated in
  * practice). Return ERR_OK to go on, anything else stops the listing and is
@@ -254,6 +287,9 @@ struct backend_ops {
     /* The same for the data of writer w, after finish() and before commit()
      * (post-copy verification of what the store holds). Optional. */
     int (*wchecksum)(struct be_file *w, struct hdfs_cksum_result *out, struct errinfo *ei);
+
+    /* Snapshot operations (see struct be_snapshot_ops); NULL: none. */
+    const struct be_snapshot_ops *snapshots;
 };
 
 /* The common head of every be_fs; backends embed it first. */
