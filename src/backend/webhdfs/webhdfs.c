@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 #include <grp.h>
+#include <errno.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
@@ -66,6 +67,17 @@ struct wh_fs {
     struct http_opts hopts;        /* for the NameNode/gateway origin */
     struct http_opts dn_opts;      /* for other origins: TLS settings, no credentials */
     atomic_bool httpfs;            /* HttpFS seen (or configured): data=true in one step */
+    /* Security (§1.2): SPNEGO on the NameNode/gateway origin, and a
+     * delegation token sent as delegation= instead of user.name. A token
+     * fetched here (GETDELEGATIONTOKEN over SPNEGO at open) is renewed when
+     * the NameNode calls it invalid and cancelled at close; token_gen counts
+     * renewals so concurrent callers refresh it once. */
+    bool kerberos;
+    bool use_token;                /* token != NULL (fixed after open) */
+    pthread_mutex_t tok_lock;
+    char *token;                   /* escaped urlString, or NULL */
+    unsigned token_gen;
+    bool token_owned;
 };
 
 struct wh_reader {
@@ -111,16 +123,86 @@ static struct wh_fs *fs_of(struct be_fs *f) { return (struct wh_fs *)f; }
 /* URLs and calls ----------------------------------------------------------- */
 
 /* bases[nn] + escaped path + "?op=OP&user.name=U" + extra ("&k=v", escaped). */
-static char *mkurl(const struct wh_fs *fs, unsigned nn, const char *path, const char *op,
-                   const char *extra)
+/* The token ops authenticate by Kerberos, never with a delegation= (400). */
+static bool token_op(const char *op)
+{
+    return strstr(op, "DELEGATIONTOKEN") != NULL;
+}
+
+/* bases[nn] + escaped path + "?op=OP" + identity + extra ("&k=v", escaped).
+ * Identity: delegation=<token> when there is one, else user.name=U (simple
+ * auth; not with Kerberos or through a gateway). *gen gets the token's
+ * generation (may be NULL). */
+static char *mkurl(struct wh_fs *fs, unsigned nn, const char *path, const char *op,
+                   const char *extra, unsigned *gen)
 {
     char *ep = http_escape(path, 1), *u = NULL;
-    if (ep && asprintf(&u, "%s%s?op=%s%s%s%s", fs->bases[nn], ep, op,
-                       fs->user ? "&user.name=" : "", fs->user ? fs->user : "",
+    const char *idk = "", *idv = "";
+    bool locked = false;
+    if (fs->use_token && !token_op(op)) {
+        pthread_mutex_lock(&fs->tok_lock);
+        locked = true;
+        idk = "&delegation=";
+        idv = fs->token;
+        if (gen)
+            *gen = fs->token_gen;
+    } else if (fs->user && !fs->kerberos) {
+        idk = "&user.name=";
+        idv = fs->user;
+    }
+    if (ep && asprintf(&u, "%s%s?op=%s%s%s%s", fs->bases[nn], ep, op, idk, idv,
                        extra ? extra : "") < 0)
         u = NULL;
+    if (locked)
+        pthread_mutex_unlock(&fs->tok_lock);
     free(ep);
     return u;
+}
+
+static int nn_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
+                   const char *extra, const char *verb, json_t **json, char *exc,
+                   size_t excn, struct errinfo *ei);
+
+/* A call made with token generation `gen` was told InvalidToken: renew the
+ * token (RENEWDELEGATIONTOKEN over SPNEGO), else fetch a new one. true when
+ * the caller may retry (also when another thread refreshed it meanwhile). */
+static bool refresh_token(struct wh_fs *fs, unsigned gen)
+{
+    json_t *j = NULL;
+    char *q = NULL;
+    bool ok = false;
+    if (!fs->token_owned)
+        return false;
+    pthread_mutex_lock(&fs->tok_lock);
+    if (fs->token_gen != gen) {
+        ok = true;
+        goto out;
+    }
+    if (asprintf(&q, "&token=%s", fs->token) < 0) {
+        q = NULL;
+        goto out;
+    }
+    if (nn_call(fs, "PUT", "/", "RENEWDELEGATIONTOKEN", q, "renew the delegation token for",
+                NULL, NULL, 0, NULL) == ERR_OK) {
+        ok = true;
+    } else if (nn_call(fs, "GET", "/", "GETDELEGATIONTOKEN", NULL,
+                       "get a delegation token for", &j, NULL, 0, NULL) == ERR_OK) {
+        const char *t = json_string_value(json_object_get(json_object_get(j, "Token"),
+                                                          "urlString"));
+        char *e = t ? http_escape(t, 0) : NULL;
+        if (e) {
+            free(fs->token);
+            fs->token = e;
+            ok = true;
+        }
+    }
+    if (ok)
+        fs->token_gen++;
+out:
+    pthread_mutex_unlock(&fs->tok_lock);
+    json_decref(j);
+    free(q);
+    return ok;
 }
 
 /* An error answer: parse RemoteException, map to a code, fill ei with
@@ -255,6 +337,8 @@ static int nn_call(struct wh_fs *fs, const char *method, const char *path, const
     struct http_resp r = {0};
     char *url = NULL;
     char name[64];
+    unsigned gen = 0;
+    bool refreshed = false;
     if (json)
         *json = NULL;
     if (exc && excn)
@@ -263,7 +347,7 @@ static int nn_call(struct wh_fs *fs, const char *method, const char *path, const
         unsigned nn = atomic_load(&fs->active);
         free(url);
         http_resp_free(&r);
-        if (!(url = mkurl(fs, nn, path, op, extra))) {
+        if (!(url = mkurl(fs, nn, path, op, extra, &gen))) {
             rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
             goto out;
         }
@@ -276,6 +360,11 @@ static int nn_call(struct wh_fs *fs, const char *method, const char *path, const
         if (r.status >= 200 && r.status <= 299)
             break;
         rc = map_error(&r, verb, path, name, sizeof name, ei);
+        if (!strcmp(name, "InvalidToken") && !refreshed && !token_op(op)) {
+            refreshed = true;
+            if (refresh_token(fs, gen))
+                continue;
+        }
         if (next_attempt(fs, nn, attempt, !strcmp(name, "StandbyException"),
                          answer_retriable(r.status, rc, name), false))
             continue;
@@ -315,6 +404,8 @@ static int data_call(struct wh_fs *fs, const char *method, const char *path, con
     bool append = !strcmp(method, "POST");
     bool get = !strcmp(method, "GET");
     char *dextra = NULL;
+    unsigned gen = 0;
+    bool refreshed = false;
     memset(out, 0, sizeof *out);
     if (!get && asprintf(&dextra, "%s&data=true", extra ? extra : "") < 0) {
         dextra = NULL;
@@ -327,7 +418,7 @@ static int data_call(struct wh_fs *fs, const char *method, const char *path, con
         free(url);
         http_resp_free(&r);
         http_resp_free(out);
-        if (!(url = mkurl(fs, nn, path, op, direct ? dextra : extra))) {
+        if (!(url = mkurl(fs, nn, path, op, direct ? dextra : extra, &gen))) {
             rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
             goto out;
         }
@@ -353,6 +444,11 @@ static int data_call(struct wh_fs *fs, const char *method, const char *path, con
                 goto out;
             }
             rc = map_error(&r, verb, path, name, sizeof name, ei);
+            if (!strcmp(name, "InvalidToken") && !refreshed) {
+                refreshed = true;
+                if (refresh_token(fs, gen))
+                    continue;
+            }
             if (next_attempt(fs, nn, attempt, !strcmp(name, "StandbyException"),
                              !(direct && append) && answer_retriable(r.status, rc, name),
                              false))
@@ -1833,10 +1929,22 @@ static void wh_close(struct be_fs *f)
     struct wh_fs *fs = fs_of(f);
     if (!fs)
         return;
+    if (fs->token_owned) {  /* best effort: the token dies with the job */
+        char *q = NULL;
+        if (asprintf(&q, "&token=%s", fs->token) >= 0)
+            nn_call(fs, "PUT", "/", "CANCELDELEGATIONTOKEN", q, "cancel the delegation token "
+                    "for", NULL, NULL, 0, NULL);
+        free(q);
+    }
     free(fs->head.scheme);
     free(fs->head.authority);
     for (unsigned i = 0; i < fs->nbases; i++)
         free(fs->bases[i]);
+    if (fs->token) {
+        explicit_bzero(fs->token, strlen(fs->token));
+        free(fs->token);
+    }
+    pthread_mutex_destroy(&fs->tok_lock);
     free(fs->user);
     free(fs->buser);
     if (fs->bpass) {
@@ -1910,6 +2018,23 @@ static bool truthy(const char *v)
     return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"));
 }
 
+/* Kerberos and delegation tokens (§1.2):
+ *  - SPNEGO when -D hadoop.security.authentication=kerberos (or env
+ *    DISTCP_WEBHDFS_AUTH=kerberos), or when a keytab is named: -D
+ *    distcp.webhdfs.kerberos.keytab, DISTCP_WEBHDFS_KEYTAB or seed 000's
+ *    DISTCP_KRB5KEYTAB. libcurl's GSS-API uses the default credentials: the
+ *    ticket cache (kinit), or with a keytab MIT's client keytab
+ *    (KRB5_CLIENT_KTNAME, its first principal) into a private in-memory
+ *    cache (KRB5CCNAME=MEMORY:...), set here for this process;
+ *  - a delegation token given as -D distcp.webhdfs.delegation.token or
+ *    DISTCP_WEBHDFS_DELEGATION_TOKEN (the urlString) is sent as delegation=;
+ *  - with Kerberos (not through a gateway) a token is fetched at open
+ *    (GETDELEGATIONTOKEN; -D distcp.webhdfs.kerberos.delegation=false: no)
+ *    so later calls need no SPNEGO round; renewed on InvalidToken,
+ *    cancelled at close. A token is a secret: never in messages. */
+static int open_security(struct wh_fs *fs, const char *scheme, const char *authority,
+                         const struct be_config *cfg, struct errinfo *ei);
+
 /* Credentials and TLS settings (after bases are known). */
 static int open_auth(struct wh_fs *fs, const char *scheme, const char *authority,
                      const struct be_config *cfg, struct errinfo *ei)
@@ -1935,6 +2060,84 @@ static int open_auth(struct wh_fs *fs, const char *scheme, const char *authority
         rc = err_setx(ei, ERR_INVAL, "cannot open '%s://%s': a Basic password is set but no "
                       "user (fs.webhdfs.basic.user)", scheme, authority);
     free(ins);
+    if (rc == ERR_OK)
+        rc = open_security(fs, scheme, authority, cfg, ei);
+    return rc;
+}
+
+static int open_security(struct wh_fs *fs, const char *scheme, const char *authority,
+                         const struct be_config *cfg, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    json_t *j = NULL;
+    char *auth = setting(cfg, "hadoop.security.authentication", "DISTCP_WEBHDFS_AUTH", NULL);
+    char *kt = setting(cfg, "distcp.webhdfs.kerberos.keytab", "DISTCP_WEBHDFS_KEYTAB",
+                       "DISTCP_KRB5KEYTAB");
+    char *tok = setting(cfg, "distcp.webhdfs.delegation.token",
+                        "DISTCP_WEBHDFS_DELEGATION_TOKEN", NULL);
+    char *fetch = setting(cfg, "distcp.webhdfs.kerberos.delegation", NULL, NULL);
+    if (auth && strcasecmp(auth, "kerberos") && strcasecmp(auth, "simple")) {
+        rc = err_setx(ei, ERR_INVAL, "cannot open '%s://%s': unknown authentication '%s' "
+                      "(hadoop.security.authentication: simple or kerberos)", scheme, authority,
+                      auth);
+        goto out;
+    }
+    fs->kerberos = (auth && !strcasecmp(auth, "kerberos")) || kt;
+    if (kt) {
+        if (access(kt, R_OK) != 0) {
+            rc = err_sys(ei, errno, "cannot open '%s://%s': cannot read the keytab '%s'",
+                         scheme, authority, kt);
+            goto out;
+        }
+        char *v = NULL, cc[64];
+        if (asprintf(&v, "FILE:%s", kt) < 0) {
+            rc = err_set(ei, ERR_NOMEM, "cannot open '%s://%s'", scheme, authority);
+            goto out;
+        }
+        snprintf(cc, sizeof cc, "MEMORY:distcp.%ld", (long)getpid());
+        setenv("KRB5_CLIENT_KTNAME", v, 1);
+        setenv("KRB5CCNAME", cc, 1);
+        free(v);
+    }
+    if (fs->kerberos && !fs->hopts.user)
+        fs->hopts.negotiate = 1;
+    if (tok) {
+        if (!(fs->token = http_escape(tok, 0))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot open '%s://%s'", scheme, authority);
+            goto out;
+        }
+        fs->use_token = true;
+        goto out;
+    }
+    if (!fs->kerberos || fs->gateway || (fetch && !truthy(fetch)))
+        goto out;
+    rc = nn_call(fs, "GET", "/", "GETDELEGATIONTOKEN", NULL, "get a delegation token for", &j,
+                 NULL, 0, ei);
+    if (rc == ERR_AUTH) {
+        rc = err_setx(ei, ERR_AUTH, "cannot open '%s://%s': Kerberos (SPNEGO) authentication "
+                      "failed: no usable ticket for the NameNode's HTTP/<host> service (kinit, "
+                      "or a keytab in DISTCP_KRB5KEYTAB)", scheme, authority);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    const char *t = json_string_value(json_object_get(json_object_get(j, "Token"), "urlString"));
+    if (t) {  /* {"Token":null}: security is off, no token to use */
+        if (!(fs->token = http_escape(t, 0))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot open '%s://%s'", scheme, authority);
+            goto out;
+        }
+        fs->use_token = fs->token_owned = true;
+    }
+out:
+    json_decref(j);
+    free(auth);
+    free(kt);
+    if (tok) {
+        explicit_bzero(tok, strlen(tok));
+        free(tok);
+    }
+    free(fetch);
     return rc;
 }
 
@@ -1951,7 +2154,9 @@ static int wh_open(const char *scheme, const char *authority, const struct be_co
                       "(host:port)", scheme);
         goto out;
     }
-    if (!(fs = calloc(1, sizeof *fs)) || !(fs->head.scheme = strdup(scheme)) ||
+    if ((fs = calloc(1, sizeof *fs)))
+        pthread_mutex_init(&fs->tok_lock, NULL);
+    if (!fs || !(fs->head.scheme = strdup(scheme)) ||
         !(fs->head.authority = strdup(authority)) || !(fs->user = user_name()) ||
         !(list = nn_addresses(scheme, authority, cfg))) {
         rc = err_setx(ei, ERR_NOMEM, "cannot open '%s://%s': out of memory", scheme, authority);
@@ -1994,8 +2199,6 @@ static int wh_open(const char *scheme, const char *authority, const struct be_co
                       authority);
         goto out;
     }
-    if ((rc = open_auth(fs, scheme, authority, cfg, ei)))
-        goto out;
     char *hf = setting(cfg, "distcp.webhdfs.httpfs", "DISTCP_WEBHDFS_HTTPFS", NULL);
     atomic_init(&fs->httpfs, truthy(hf));
     free(hf);
@@ -2003,6 +2206,8 @@ static int wh_open(const char *scheme, const char *authority, const struct be_co
                                  "DISTCP_WEBHDFS_RETRY_BASE_MS", WH_RETRY_BASE_MS, 0);
     fs->attempts = cfg_uint(cfg, "distcp.webhdfs.retry.attempts",
                             "DISTCP_WEBHDFS_RETRY_ATTEMPTS", WH_ATTEMPTS, 1);
+    if ((rc = open_auth(fs, scheme, authority, cfg, ei)))  /* may call the NameNode */
+        goto out;
     fs->head.ops = &backend_webhdfs;
     *out = &fs->head;
     fs = NULL;
