@@ -853,7 +853,9 @@ void cli_usage(FILE *out)
     fprintf(out, "usage: distcp OPTIONS [source_path...] <target_path>\n"
                  "Options may stand anywhere among the paths and take one or two leading dashes;\n"
                  "\"--\" ends the options (later arguments are paths even if they begin with '-').\n"
-                 "The last path is the target, the others are sources.\n\n");
+                 "The last path is the target, the others are sources.\n"
+                 "Other commands: distcp checksum [OPTIONS] <path>... (HDFS-style file\n"
+                 "checksums as `hadoop fs -checksum` prints them; distcp checksum --help).\n\n");
     for (size_t i = 0; i < NOPTDEFS; i++) {
         if (optdefs[i].disp)
             fprintf(out, " %-28s %s\n", optdefs[i].disp, optdefs[i].help);
