@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "util/checksum.h"  /* struct hdfs_cksum_result (checksum slots) */
 #include "util/err.h"
 
 enum be_type { BE_FILE = 1, BE_DIR = 2, BE_SYMLINK = 3, BE_OTHER = 4 };
@@ -63,6 +64,10 @@ enum {
     BE_CAP_PARALLEL_WRITE= 1u << 7, /* writer->write() at disjoint offsets from many threads */
     BE_CAP_BLOCKS        = 1u << 8, /* block size and replication are meaningful */
     BE_CAP_NUMERIC_IDS   = 1u << 9, /* owner/group are numeric ids */
+    BE_CAP_CONCAT_WRITE  = 1u << 10,/* writer->write() at disjoint offsets from many threads
+                                       is accepted, but finish() assembles the pieces by
+                                       concatenation (HDFS CONCAT): split only when asked
+                                       (-blocksperchunk), block boundaries follow the pieces */
 };
 
 /* Attribute selectors for getattrs/setattr/wsetattr `what` masks. The values
@@ -106,6 +111,39 @@ struct be_create_opts {
 
 struct be_fs;     /* one opened store; backend-private layout after the common head */
 struct be_file;   /* one reader or writer */
+
+/* Snapshots (HDFS; issue 5, for snapshot-diff sync) -----------------------
+ * Directories made snapshottable keep read-only snapshots, readable with the
+ * ordinary slots under "<dir>/.snapshot/<name>/...". */
+enum be_diff_type { BE_DIFF_CREATE = 1, BE_DIFF_MODIFY = 2, BE_DIFF_DELETE = 3,
+                    BE_DIFF_RENAME = 4 };
+/* One entry of a snapshot diff: `path` relative to the snapshot root with no
+ * leading '/', "" for the root itself; `target` only for BE_DIFF_RENAME
+ * (else NULL). Return ERR_OK to go on; anything else stops diff(). */
+typedef int (*be_diff_cb)(void *arg, enum be_diff_type type, const char *path,
+                          const char *target);
+/* One snapshottable directory: its path in the store and its status. */
+typedef int (*be_snapdir_cb)(void *arg, const char *dir, const struct be_stat *st);
+
+struct be_snapshot_ops {
+    /* Allow (allow = true) or disallow snapshots of directory dir. */
+    int (*allow)(struct be_fs *fs, const char *dir, bool allow, struct errinfo *ei);
+    /* Take snapshot `name` of dir (NULL: the store names it); the new
+     * snapshot's path goes into path (n bytes; may be NULL). ERR_EXISTS
+     * when the name is taken. */
+    int (*create)(struct be_fs *fs, const char *dir, const char *name, char *path, size_t n,
+                  struct errinfo *ei);
+    /* Delete / rename snapshots of dir. ERR_NOT_FOUND when absent. */
+    int (*remove)(struct be_fs *fs, const char *dir, const char *name, struct errinfo *ei);
+    int (*rename)(struct be_fs *fs, const char *dir, const char *from, const char *to,
+                  struct errinfo *ei);
+    /* What changed in dir from snapshot `from` to snapshot `to` ("" = the
+     * current state), one callback per entry. */
+    int (*diff)(struct be_fs *fs, const char *dir, const char *from, const char *to,
+                be_diff_cb cb, void *arg, struct errinfo *ei);
+    /* Every snapshottable directory the caller may see. */
+    int (*dirs)(struct be_fs *fs, be_snapdir_cb cb, void *arg, struct errinfo *ei);
+};
 
 /* Listing callback: one call per entry of a directory, `name` is the entry's
  * base name (not NUL-guaranteed beyond namelen; it is NUL-terminated in
@@ -237,6 +275,21 @@ struct backend_ops {
                     struct errinfo *ei);
     int (*symlink)(struct be_fs *fs, const char *target, const char *path,
                    struct errinfo *ei);
+
+    /* Store-computed file checksums (issue 5) --------------------------
+     * The checksum the store itself reports for a file (WebHDFS
+     * GETFILECHECKSUM: HDFS MD5-of-MD5-of-CRC, protocols.md §2), without
+     * the caller reading the bytes. *out gets algorithm, bytes and hex.
+     * ERR_NOT_FOUND when absent, ERR_IS_DIR for a directory. Optional (NULL:
+     * the store has none; callers compute one from the bytes). */
+    int (*checksum)(struct be_fs *fs, const char *path, struct hdfs_cksum_result *out,
+                    struct errinfo *ei);
+    /* The same for the data of writer w, after finish() and before commit()
+     * (post-copy verification of what the store holds). Optional. */
+    int (*wchecksum)(struct be_file *w, struct hdfs_cksum_result *out, struct errinfo *ei);
+
+    /* Snapshot operations (see struct be_snapshot_ops); NULL: none. */
+    const struct be_snapshot_ops *snapshots;
 };
 
 /* The common head of every be_fs; backends embed it first. */

@@ -858,7 +858,9 @@ void cli_usage(FILE *out)
                  "\"--\" ends the options (later arguments are paths even if they begin with '-').\n"
                  "The last path is the target, the others are sources.\n"
                  "Jobs: distcp submit [OPTIONS] SOURCE... TARGET runs the copy detached;\n"
-                 "distcp job list|state|status|log|cancel|resume|report|clean (distcp job --help).\n\n");
+                 "distcp job list|state|status|log|cancel|resume|report|clean (distcp job --help).\n"
+                 "Other commands: distcp checksum [OPTIONS] <path>... (HDFS-style file\n"
+                 "checksums as `hadoop fs -checksum` prints them; distcp checksum --help).\n\n");
     for (size_t i = 0; i < NOPTDEFS; i++) {
         if (optdefs[i].disp)
             fprintf(out, " %-28s %s\n", optdefs[i].disp, optdefs[i].help);

@@ -63,6 +63,10 @@ int cmd_main(int argc, char **argv)
             return EXIT_INVALID;
         }
     }
+    /* subcommands: the first argument names one (a source path called
+     * "checksum" is written ./checksum) */
+    if (argc > 1 && !strcmp(argv[1], "checksum"))
+        return cmd_checksum(argc - 2, argv + 2);
     options_init(&o);
     int rc = cli_parse(argc - 1, argv + 1, &o, err, sizeof err, stderr);
     switch (rc) {

@@ -13,5 +13,8 @@ int cmd_submit(struct options *o, int argc, char **argv);
 int cmd_job(int argc, char **argv);
 /* The copy arguments as a JSON array, secrets redacted (malloc'ed). */
 char *cmd_argv_json(int argc, char **argv);
+/* `distcp checksum [OPTIONS] <path>...` (cmd_checksum.c): argv/argc after
+ * the word "checksum". Returns the exit status. */
+int cmd_checksum(int argc, char **argv);
 
 #endif

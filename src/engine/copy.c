@@ -30,8 +30,10 @@
 #include "engine/digest.h"
 #include "engine/join.h"
 #include "engine/throttle.h"
+#include "engine/verify.h"
 #include "engine/workq.h"
 #include "util/checksum.h"
+#include "util/idmap.h"
 
 #define PATHMAX 8192
 #define SMALL_BUF (1u << 20)
@@ -217,6 +219,9 @@ struct xfer {              /* one file (or one chunk of it) being written */
     struct be_fs *sfs, *tfs;
     const char *src, *dst;
     uint64_t size;         /* listed source length */
+    struct verify *v;      /* HDFS checksum computed while streaming, or NULL (verify.h) */
+    uint64_t blocksize;    /* create with this block size (-pb/-pc), 0 = store default */
+    uint16_t replication;  /* create with this replication (-pr), 0 = store default */
 };
 
 static bool want_fail(const char *hook, const char *path)
@@ -254,6 +259,7 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
             done = got;
             atomic_fetch_add_explicit(&r->j->progress_bytes, got, memory_order_relaxed);
             *crc_ok = false;   /* bytes did not pass through us */
+            verify_release(x->v);
         } else if (crc_rc != ERR_UNSUPPORTED) {
             rc = crc_rc;
             *ei = e2;
@@ -296,6 +302,7 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
         }
         if (*crc_ok)
             c = crc32c_update(c, w->buf, got);
+        verify_feed(x->v, w->buf, got);
         if (w->thr.rate > 0)
             job_count(r->j, C_SLEEP_MS, throttle_take(&w->thr, got));
         if (r->global.rate > 0)
@@ -347,6 +354,8 @@ static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, stru
     co.tmp_dir = j->tmp_dir;
     co.tmp_tag = tag;
     co.size_hint = x->size;
+    co.blocksize = x->blocksize;
+    co.replication = x->replication;
     if (want_fail(x->r->fail_write, x->dst))
         return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
@@ -393,14 +402,26 @@ static int copy_whole(struct wctx *w, struct xfer *x, const struct entry *e,
     uint32_t crc = 0;
     bool crc_ok = false;
     int rc;
+    struct verify v;
+    bool checked = false;
     *readside = false;
     if ((rc = open_writer(w, x, &wr, ei)))
         return rc;
+    verify_begin(&v, w->j, x->sfs, x->tfs, e->blocksize, x->blocksize);
+    x->v = &v;
     rc = copy_range_data(w, x, wr, 0, x->size, true, &crc, &crc_ok, readside, ei);
     if (!rc) {
         *readside = false;
         rc = finalize(w, x, e, wr, crc_ok, crc, ei);
     }
+    if (!rc && (rc = verify_end(&v, x->sfs, x->src, x->tfs, wr, x->dst, &checked, ei)) &&
+        rc != ERR_CHECKSUM_MISMATCH)
+        *readside = true;  /* the source's checksum could not be read */
+    x->v = NULL;
+    verify_release(&v);
+    if (!rc && !checked && v.use_src + v.use_tgt)
+        wlog(w, "CHECKSUM_NOT_VERIFIED: %s --> %s (the store's checksum uses another block "
+             "layout; -pb keeps it)", x->src, x->dst);
     if (rc) {
         x->tfs->ops->abort(wr);
         return rc;
@@ -462,7 +483,8 @@ static void bigfile_done(struct wctx *w, struct bigfile *b)
     struct errinfo ei = {0};
     int rc = atomic_load(&b->failed) ? b->ei.code : ERR_OK;
     bool readside = atomic_load(&b->readside);
-    struct xfer x = {b->r, b->sfs, b->tfs, b->src, b->dst, b->e->size};
+    struct xfer x = {.r = b->r, .sfs = b->sfs, .tfs = b->tfs, .src = b->src, .dst = b->dst,
+                     .size = b->e->size};
     if (rc == ERR_OK) {
         /* the source must not have grown */
         char one;
@@ -516,7 +538,8 @@ static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
 {
     uint64_t off = b->chunk * idx;
     uint64_t len = idx + 1 < b->nchunks ? b->chunk : b->e->size - off;
-    struct xfer x = {b->r, b->sfs, b->tfs, b->src, b->dst, b->e->size};
+    struct xfer x = {.r = b->r, .sfs = b->sfs, .tfs = b->tfs, .src = b->src, .dst = b->dst,
+                     .size = b->e->size};
     struct errinfo ei = {0};
     int rc = ERR_OK;
     bool readside = false, crc_ok = true;
@@ -664,9 +687,10 @@ static bool attrs_equal(unsigned what, const struct entry *e, const struct be_st
 {
     if (what & ~(unsigned)(PRESERVE_U | PRESERVE_G | PRESERVE_P | PRESERVE_T))
         return false;
-    if ((what & PRESERVE_U) && (e->uid == BE_ID_NONE || e->uid != ts->uid))
+    /* ids may be names of a names-only store (util/idmap.h) */
+    if ((what & PRESERVE_U) && !idmap_same(e->uid, ts->uid, true))
         return false;
-    if ((what & PRESERVE_G) && (e->gid == BE_ID_NONE || e->gid != ts->gid))
+    if ((what & PRESERVE_G) && !idmap_same(e->gid, ts->gid, false))
         return false;
     if ((what & PRESERVE_P) && (e->mode & 07777) != (ts->mode & 07777))
         return false;
@@ -684,7 +708,8 @@ static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
     int rc;
     if (!what || !j->tfs->ops->setattr || j->o->dry_run)
         return ERR_OK;
-    if (ts && (j->tfs->ops->caps & BE_CAP_NUMERIC_IDS) && attrs_equal(what, e, ts, mtime_gran(j, e)))
+    if (ts && (j->tfs->ops->caps & (BE_CAP_NUMERIC_IDS | BE_CAP_POSIX_META)) &&
+        attrs_equal(what, e, ts, mtime_gran(j, e)))
         return ERR_OK;     /* B §7: nothing differs, nothing to change */
     if ((rc = copy_source_attrs(j, e, src, what, &a, ei)))
         return rc;
@@ -722,16 +747,25 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
     if (in.update && !in.overwrite_mode && !in.skip_crc && in.src_size == in.tgt_size) {
         uint32_t sc = 0, tc = 0;
         if (o->checksum) {
+            /* the stores' own checksums first (verify.c): one read at most */
+            if ((rc = verify_update_compare(j, sfs, src, j->tfs, dst, e->size, true, w->buf,
+                                            w->bufsize, &in.digests, ei)))
+                return rc;
             uint64_t la = 0, lb = 0;
-            if ((rc = crc_of(w, sfs, src, UINT64_MAX, &sc, &la, ei)))
-                return rc;
-            if ((rc = crc_of(w, j->tfs, dst, UINT64_MAX, &tc, &lb, ei)))
-                return rc;
-            in.digests = sc == tc && la == lb ? DIGEST_EQUAL : DIGEST_DIFFER;
+            if (in.digests == DIGEST_UNKNOWN) {
+                if ((rc = crc_of(w, sfs, src, UINT64_MAX, &sc, &la, ei)))
+                    return rc;
+                if ((rc = crc_of(w, j->tfs, dst, UINT64_MAX, &tc, &lb, ei)))
+                    return rc;
+                in.digests = sc == tc && la == lb ? DIGEST_EQUAL : DIGEST_DIFFER;
+            }
         } else if (side_digest(e->flags, e->digest, sfs, src, e->size, e->mtime_ns, &sc) &&
                    side_digest(tt ? tt->dflags : 0, tt ? tt->digest : 0, j->tfs, dst, ts->size,
                                ts->mtime_ns, &tc)) {
             in.digests = sc == tc ? DIGEST_EQUAL : DIGEST_DIFFER;
+        } else if ((rc = verify_update_compare(j, sfs, src, j->tfs, dst, e->size, false, NULL,
+                                               0, &in.digests, ei))) {
+            return rc;
         }
     }
     *act = decide_action(&in);
@@ -851,7 +885,8 @@ fail:
 static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
 {
     const struct options *o = r->j->o;
-    if (r->n < 2 || !(r->j->tfs->ops->caps & BE_CAP_PARALLEL_WRITE) || o->direct)
+    unsigned caps = r->j->tfs->ops->caps;
+    if (r->n < 2 || !(caps & (BE_CAP_PARALLEL_WRITE | BE_CAP_CONCAT_WRITE)) || o->direct)
         return 0;
     if (o->blocks_per_chunk > 0) {
         uint64_t block = e->blocksize >= (1u << 20) ? e->blocksize : (32u << 20);
@@ -860,6 +895,8 @@ static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
             return chunk;
         return 0;
     }
+    if (!(caps & BE_CAP_PARALLEL_WRITE))
+        return 0;   /* pieces assembled by concatenation: only when asked (B §6.9) */
     /* Split only a file bigger than its fair share of the job: then the
      * other workers would idle while one copies it. Several big files are
      * copied faster whole and side by side (parallel writes into one file
@@ -964,7 +1001,13 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     r = (struct copyrun *)j->workq_ctx;
-    struct xfer x = {r, j->roots[e->root].fs, j->tfs, w->src, w->dst, e->size};
+    struct xfer x = {.r = r, .sfs = j->roots[e->root].fs, .tfs = j->tfs, .src = w->src,
+                     .dst = w->dst, .size = e->size};
+    unsigned pmask = copy_preserve_mask(j, false);
+    if (pmask & (PRESERVE_B | PRESERVE_C))
+        x.blocksize = e->blocksize;       /* B §7: b (and c) apply at creation */
+    if (pmask & PRESERVE_R)
+        x.replication = e->replication;
     bool readside = false;
     uint64_t chunk = act == ACT_COPY ? chunk_for(r, e) : 0;
     if (chunk) {

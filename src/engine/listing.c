@@ -424,7 +424,7 @@ int listing_prepare(struct job *j)
         status = EXIT_XATTR;
         goto out;
     }
-    if (o->blocks_per_chunk > 0 && !(tcaps & BE_CAP_PARALLEL_WRITE)) {
+    if (o->blocks_per_chunk > 0 && !(tcaps & (BE_CAP_PARALLEL_WRITE | BE_CAP_CONCAT_WRITE))) {
         job_fail(j, EXIT_INVALID, "-blocksperchunk is not supported since the target file system doesn't support concat.");
         status = EXIT_INVALID;
         goto out;

@@ -92,6 +92,7 @@ static const struct CMUnitTest tests[] = {
     T(t_symlink),
     T(t_append),
     T(t_copy_range),
+    T(t_snapshot),
     T(t_root_clean),
 };
 

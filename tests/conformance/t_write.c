@@ -239,7 +239,8 @@ void t_parallel_write(void **state)
     pthread_t th[PW_THREADS];
     uint64_t size;
     size_t len;
-    REQUIRE(c, HAS(c, BE_CAP_PARALLEL_WRITE), "no BE_CAP_PARALLEL_WRITE");
+    REQUIRE(c, HAS(c, BE_CAP_PARALLEL_WRITE) || HAS(c, BE_CAP_CONCAT_WRITE),
+            "no BE_CAP_PARALLEL_WRITE or BE_CAP_CONCAT_WRITE");
     conf_dir(c, "parallel_write");
     const char *p = conf_path(c, "f");
 

@@ -36,8 +36,11 @@ Users and permissions
   simple auth: user.name (default dr.who), doas for the superuser; delegation=<token> (tokens from
   GETDELEGATIONTOKEN, or pre-registered with --delegation-token TOKEN=USER) overrides them;
   unknown tokens → 403 InvalidToken. basic auth (--user-auth basic, always in knox mode):
-  --basic-user U:P (repeatable). The superuser (--superuser, default: the user running the
-  server) and members of supergroup bypass checks; others get HDFS permission checks (traverse,
+  --basic-user U:P (repeatable). kerberos (--user-auth kerberos): SPNEGO "Negotiate" on the
+  NameNode/HttpFS port checked with python3-gssapi against the keytab in KRB5_KTNAME (service
+  HTTP/<host>); the NameNode puts a minted delegation token into DataNode redirects, as a secure
+  cluster does. POST /_testserver/expire_tokens expires every token (RENEW revives it).
+  The superuser (--superuser, default: the user running the server) and members of supergroup bypass checks; others get HDFS permission checks (traverse,
   r/w/x, sticky bit, owner-only ops, ACL entries). --permissions off disables them.
   As in HDFS: the root is 755 superuser:supergroup; no umask (HttpFS: 022); new entries take
   their parent's group; CREATE's implicit parent dirs get the nearest existing parent's
@@ -64,13 +67,14 @@ Test hooks (NameNode/HttpFS/gateway port, outside /webhdfs):
         (through Knox: nn|dn), "path": "/prefix" (optional), "count": 1 (-1 = forever), "kind": one of
         exception {"exception": "RetriableException", "message": "..."} | status {"status": 503,
         "body": "..."} | delay {"seconds": 2} | truncate {"bytes": 10} (OPEN body cut short) |
-        dead_datanode (redirect to a closed port) | drop (close without answering)}
+        dead_datanode (redirect to a closed port) | drop (close without answering) |
+        corrupt (the first byte of OPEN's answer, or of the data CREATE/APPEND store, inverted)}
   DELETE /_testserver/faults;  GET|DELETE /_testserver/log (requests seen: role, method, op, path,
   status, user);  PUT /_testserver/standby?value=true|false;  GET /_testserver/info.
 
 Usage
   python3 tests/webhdfs/webhdfs_server.py --root DIR [--mode webhdfs|httpfs|knox] [--nn-port 0]
-      [--dn-port 0] [--user-auth simple|basic] [--basic-user U:P] [--standby] [--knox-topology NAME]
+      [--dn-port 0] [--user-auth simple|basic|kerberos] [--basic-user U:P] [--standby] [--knox-topology NAME]
       [--page-size N] [--block-size N] [--bytes-per-checksum N] [--ready-file F] [--max-seconds S]
       [--tls-cert PEM --tls-key PEM] (HTTPS on every port: swebhdfs, https gateways)
   When ready it prints one JSON line (and writes it to --ready-file, atomically):
@@ -327,6 +331,7 @@ class _Ctx:
         self.user = user
         self.h = h
         self.raw_ident = raw_ident   # the user.name / doas / delegation the client sent
+        self.corrupt = False         # fault "corrupt": flip the first byte stored
 
     def get(self, name, default=None):
         v = self.params.get(name)
@@ -365,6 +370,17 @@ class _Ctx:
 
     def perm(self, default):
         return self.num("permission", default, 0, 0o1777, radix=8, kind="short")
+
+
+def _flip_first(chunks):
+    """Fault "corrupt": the chunks with the first byte's bits inverted (data damaged in transit
+    or on disk; the length stays right, so only a checksum sees it)."""
+    first = True
+    for c in chunks:
+        if first and c:
+            c = bytes([c[0] ^ 0xFF]) + bytes(c[1:])
+            first = False
+        yield c
 
 
 class _Resp:
@@ -897,6 +913,9 @@ class WebHdfsTestServer:
         if resp is None:                 # fault "drop": close without answering
             h.close_connection = True
             return
+        if getattr(h, "_spnego_reply", None):       # mutual authentication token
+            resp.headers.append(("WWW-Authenticate", "Negotiate " + h._spnego_reply))
+            h._spnego_reply = None
         rec["status"] = resp.status
         if rec["op"] is not None:
             with self.lock:
@@ -1006,6 +1025,11 @@ class WebHdfsTestServer:
             out = {"standby": self.standby}
         elif what == "info":
             out = self.info()
+        elif what == "expire_tokens" and method in ("PUT", "POST"):
+            with self.lock:                 # kept, so they can still be renewed
+                for ent in self.tokens.values():
+                    ent[1] = 0
+                out = {"expired": len(self.tokens)}
         else:
             return self._html_error(404, "Not Found", "Not Found")
         return _Resp(200, _dumps(out), [("Content-Type", "application/json")])
@@ -1067,6 +1091,8 @@ class WebHdfsTestServer:
                 trunc = int(fault.get("bytes", 0))
             elif kind == "dead_datanode":
                 ctx.dead_dn = True
+            elif kind == "corrupt":
+                ctx.corrupt = True
         if self.standby and role in ("nn", "httpfs"):
             cat = "READ" if method == "GET" else "WRITE"
             raise HdfsError("StandbyException", "Operation category %s is not supported in state "
@@ -1089,6 +1115,8 @@ class WebHdfsTestServer:
         resp = fn(ctx)
         if trunc is not None and resp is not None and resp.stream is not None:
             resp.truncate = trunc
+        if ctx.corrupt and resp is not None and resp.stream is not None:
+            resp.stream = _flip_first(resp.stream)
         return resp
 
     def _authenticate(self, h, role, params):
@@ -1097,6 +1125,11 @@ class WebHdfsTestServer:
             user = self._basic_user(h)
             if user is None:
                 return self._unauthorized()
+        elif role != "dn" and self.user_auth == "kerberos" and tok is None:
+            user = self._spnego_user(h)
+            if user is None:
+                return self._html_error(401, "Unauthorized", "Authentication required",
+                                        [("WWW-Authenticate", "Negotiate")])
         elif tok is not None:
             ent = self.tokens.get(tok)
             if ent is None or ent[1] < time.time() * 1000:
@@ -1112,6 +1145,27 @@ class WebHdfsTestServer:
                                 "User: %s is not allowed to impersonate %s" % (user, doas))
             user = doas
         return user
+
+    def _spnego_user(self, h):
+        """Kerberos SPNEGO (RFC 4559), the acceptor side through python3-gssapi with the keytab
+        in KRB5_KTNAME: one round per request (no hadoop.auth cookie). The short name of the
+        initiator (user@REALM -> user) is the caller."""
+        auth = h.headers.get("Authorization") or ""
+        if auth[:10].lower() != "negotiate ":
+            return None
+        import gssapi  # only in --user-auth kerberos (Debian python3-gssapi)
+        try:
+            ctx = gssapi.SecurityContext(creds=gssapi.Credentials(usage="accept"),
+                                         usage="accept")
+            out = ctx.step(base64.b64decode(auth[10:].strip()))
+        except (gssapi.exceptions.GSSError, ValueError) as e:
+            if self.verbose:
+                print("SPNEGO failed: %s" % e, file=sys.stderr)
+            return None
+        if not ctx.complete:
+            return None
+        h._spnego_reply = base64.b64encode(out).decode() if out else None
+        return str(ctx.initiator_name).split("@")[0].split("/")[0]
 
     def _basic_user(self, h):
         auth = h.headers.get("Authorization") or ""
@@ -1626,7 +1680,7 @@ class WebHdfsTestServer:
     def _redirect(self, ctx, extra):
         """307 (or noredirect 200 JSON) to the DataNode, query built as redirectURI does."""
         q = "op=" + ctx.op
-        if self.user_auth == "basic" and ctx.role != "knox" and self.mode != "knox":
+        if self.user_auth in ("basic", "kerberos") and ctx.role != "knox" and self.mode != "knox":
             tok = ctx.raw_ident.get("delegation")
             if tok is None:                              # the NameNode mints one for the caller
                 tok = base64.urlsafe_b64encode(b"\x00WEBHDFS-TEST" + secrets.token_bytes(33)).decode().rstrip("=")
@@ -1889,7 +1943,7 @@ class WebHdfsTestServer:
     def _stream_into(self, ctx, f):
         total = 0
         try:
-            for chunk in ctx.h._body.iter():
+            for chunk in (_flip_first(ctx.h._body.iter()) if ctx.corrupt else ctx.h._body.iter()):
                 f.write(chunk)
                 total += len(chunk)
         finally:
@@ -2741,7 +2795,7 @@ def main(argv=None):
     ap.add_argument("--mode", choices=("webhdfs", "httpfs", "knox"), default="webhdfs")
     ap.add_argument("--nn-port", type=int, default=0, help="NameNode/HttpFS/gateway port (0=free)")
     ap.add_argument("--dn-port", type=int, default=0, help="DataNode port, webhdfs mode (0=free)")
-    ap.add_argument("--user-auth", choices=("simple", "basic"), default=None,
+    ap.add_argument("--user-auth", choices=("simple", "basic", "kerberos"), default=None,
                     help="default simple (knox: always basic)")
     ap.add_argument("--basic-user", action="append", default=None, metavar="U:P",
                     help="basic-auth credentials (repeatable; default guest:guest-password)")

@@ -152,6 +152,10 @@ int http_request_opts(const char *method, const char *url, const void *body,
         curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
         curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
     }
+    if (o && o->negotiate && !o->user) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
+        curl_easy_setopt(h, CURLOPT_USERPWD, ":");
+    }
     if (o && o->ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
     if (o && o->insecure) {

@@ -33,6 +33,8 @@ struct http_opts {
     const char *user, *password; /* HTTP Basic credentials (user != NULL) */
     const char *ca_file;         /* CA bundle for TLS verification, or NULL */
     int insecure;                /* nonzero: no TLS peer/host verification */
+    int negotiate;               /* nonzero: SPNEGO (Kerberos through GSS-API, the default
+                                    credentials: ticket cache or client keytab) */
 };
 
 /* http_request with options; TLS failures give ERR_AUTH naming `what`. */

@@ -15,6 +15,7 @@
  * its own fds. A writer's write() may run from many threads at once (pwrite
  * at disjoint offsets); everything else on one be_file is single-threaded. */
 #include "backend/local/local.h"
+#include "util/idmap.h"
 
 #include <acl/libacl.h>
 #include <errno.h>
@@ -1271,16 +1272,19 @@ static int apply_attrs(int fd, const char *path, const struct be_attrs *a,
 
     if (what & (BE_ATTR_OWNER | BE_ATTR_GROUP)) {
         uint32_t uid = BE_ID_NONE, gid = BE_ID_NONE;
+        /* names: given, or behind a pseudo id of a names-only store (idmap.h) */
+        const char *on = a->st.owner[0] ? a->st.owner : idmap_name(a->st.uid);
+        const char *gn = a->st.group[0] ? a->st.group : idmap_name(a->st.gid);
         if (what & BE_ATTR_OWNER) {
-            uid = a->st.uid;
-            if (uid == BE_ID_NONE && a->st.owner[0] &&
-                (rc = lookup_id(true, a->st.owner, &uid, path, ei)) != ERR_OK)
+            uid = idmap_is_pseudo(a->st.uid) ? BE_ID_NONE : a->st.uid;
+            if (uid == BE_ID_NONE && on && on[0] &&
+                (rc = lookup_id(true, on, &uid, path, ei)) != ERR_OK)
                 goto out;
         }
         if (what & BE_ATTR_GROUP) {
-            gid = a->st.gid;
-            if (gid == BE_ID_NONE && a->st.group[0] &&
-                (rc = lookup_id(false, a->st.group, &gid, path, ei)) != ERR_OK)
+            gid = idmap_is_pseudo(a->st.gid) ? BE_ID_NONE : a->st.gid;
+            if (gid == BE_ID_NONE && gn && gn[0] &&
+                (rc = lookup_id(false, gn, &gid, path, ei)) != ERR_OK)
                 goto out;
         }
         if ((uid != BE_ID_NONE && uid != s.st_uid) || (gid != BE_ID_NONE && gid != s.st_gid)) {

@@ -27,8 +27,13 @@
  * many threads; a reader or writer is used by one thread at a time. */
 #include "backend/backend.h"
 #include "backend/http/http.h"
+#include "util/checksum.h"
+#include "util/idmap.h"
 
 #include <jansson.h>
+#include <grp.h>
+#include <errno.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -62,6 +67,17 @@ struct wh_fs {
     struct http_opts hopts;        /* for the NameNode/gateway origin */
     struct http_opts dn_opts;      /* for other origins: TLS settings, no credentials */
     atomic_bool httpfs;            /* HttpFS seen (or configured): data=true in one step */
+    /* Security (§1.2): SPNEGO on the NameNode/gateway origin, and a
+     * delegation token sent as delegation= instead of user.name. A token
+     * fetched here (GETDELEGATIONTOKEN over SPNEGO at open) is renewed when
+     * the NameNode calls it invalid and cancelled at close; token_gen counts
+     * renewals so concurrent callers refresh it once. */
+    bool kerberos;
+    bool use_token;                /* token != NULL (fixed after open) */
+    pthread_mutex_t tok_lock;
+    char *token;                   /* escaped urlString, or NULL */
+    unsigned token_gen;
+    bool token_owned;
 };
 
 struct wh_reader {
@@ -85,6 +101,18 @@ struct wh_writer {
     size_t blen;
     uint64_t written; /* bytes accepted (flushed + buffered) */
     int64_t mtime_ns; /* set by wsetattr, reported by finish */
+    int64_t atime_ns;
+    /* Writes at other offsets (BE_CAP_CONCAT_WRITE, -blocksperchunk): each
+     * run of contiguous writes that does not continue a stream becomes a
+     * part file "<target>.part.<start>" beside the temp, written like the
+     * temp itself; finish() CONCATs the parts onto the temp in offset
+     * order. `next`/`busy` (under plock) route a write to the one stream it
+     * continues; a stream is used by one thread at a time. */
+    uint64_t start, next;
+    bool busy;
+    pthread_mutex_t plock;
+    struct wh_writer **parts;
+    size_t nparts;
 };
 
 static atomic_uint g_tmp_seq;
@@ -95,16 +123,86 @@ static struct wh_fs *fs_of(struct be_fs *f) { return (struct wh_fs *)f; }
 /* URLs and calls ----------------------------------------------------------- */
 
 /* bases[nn] + escaped path + "?op=OP&user.name=U" + extra ("&k=v", escaped). */
-static char *mkurl(const struct wh_fs *fs, unsigned nn, const char *path, const char *op,
-                   const char *extra)
+/* The token ops authenticate by Kerberos, never with a delegation= (400). */
+static bool token_op(const char *op)
+{
+    return strstr(op, "DELEGATIONTOKEN") != NULL;
+}
+
+/* bases[nn] + escaped path + "?op=OP" + identity + extra ("&k=v", escaped).
+ * Identity: delegation=<token> when there is one, else user.name=U (simple
+ * auth; not with Kerberos or through a gateway). *gen gets the token's
+ * generation (may be NULL). */
+static char *mkurl(struct wh_fs *fs, unsigned nn, const char *path, const char *op,
+                   const char *extra, unsigned *gen)
 {
     char *ep = http_escape(path, 1), *u = NULL;
-    if (ep && asprintf(&u, "%s%s?op=%s%s%s%s", fs->bases[nn], ep, op,
-                       fs->user ? "&user.name=" : "", fs->user ? fs->user : "",
+    const char *idk = "", *idv = "";
+    bool locked = false;
+    if (fs->use_token && !token_op(op)) {
+        pthread_mutex_lock(&fs->tok_lock);
+        locked = true;
+        idk = "&delegation=";
+        idv = fs->token;
+        if (gen)
+            *gen = fs->token_gen;
+    } else if (fs->user && !fs->kerberos) {
+        idk = "&user.name=";
+        idv = fs->user;
+    }
+    if (ep && asprintf(&u, "%s%s?op=%s%s%s%s", fs->bases[nn], ep, op, idk, idv,
                        extra ? extra : "") < 0)
         u = NULL;
+    if (locked)
+        pthread_mutex_unlock(&fs->tok_lock);
     free(ep);
     return u;
+}
+
+static int nn_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
+                   const char *extra, const char *verb, json_t **json, char *exc,
+                   size_t excn, struct errinfo *ei);
+
+/* A call made with token generation `gen` was told InvalidToken: renew the
+ * token (RENEWDELEGATIONTOKEN over SPNEGO), else fetch a new one. true when
+ * the caller may retry (also when another thread refreshed it meanwhile). */
+static bool refresh_token(struct wh_fs *fs, unsigned gen)
+{
+    json_t *j = NULL;
+    char *q = NULL;
+    bool ok = false;
+    if (!fs->token_owned)
+        return false;
+    pthread_mutex_lock(&fs->tok_lock);
+    if (fs->token_gen != gen) {
+        ok = true;
+        goto out;
+    }
+    if (asprintf(&q, "&token=%s", fs->token) < 0) {
+        q = NULL;
+        goto out;
+    }
+    if (nn_call(fs, "PUT", "/", "RENEWDELEGATIONTOKEN", q, "renew the delegation token for",
+                NULL, NULL, 0, NULL) == ERR_OK) {
+        ok = true;
+    } else if (nn_call(fs, "GET", "/", "GETDELEGATIONTOKEN", NULL,
+                       "get a delegation token for", &j, NULL, 0, NULL) == ERR_OK) {
+        const char *t = json_string_value(json_object_get(json_object_get(j, "Token"),
+                                                          "urlString"));
+        char *e = t ? http_escape(t, 0) : NULL;
+        if (e) {
+            free(fs->token);
+            fs->token = e;
+            ok = true;
+        }
+    }
+    if (ok)
+        fs->token_gen++;
+out:
+    pthread_mutex_unlock(&fs->tok_lock);
+    json_decref(j);
+    free(q);
+    return ok;
 }
 
 /* An error answer: parse RemoteException, map to a code, fill ei with
@@ -239,6 +337,8 @@ static int nn_call(struct wh_fs *fs, const char *method, const char *path, const
     struct http_resp r = {0};
     char *url = NULL;
     char name[64];
+    unsigned gen = 0;
+    bool refreshed = false;
     if (json)
         *json = NULL;
     if (exc && excn)
@@ -247,7 +347,7 @@ static int nn_call(struct wh_fs *fs, const char *method, const char *path, const
         unsigned nn = atomic_load(&fs->active);
         free(url);
         http_resp_free(&r);
-        if (!(url = mkurl(fs, nn, path, op, extra))) {
+        if (!(url = mkurl(fs, nn, path, op, extra, &gen))) {
             rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
             goto out;
         }
@@ -260,6 +360,11 @@ static int nn_call(struct wh_fs *fs, const char *method, const char *path, const
         if (r.status >= 200 && r.status <= 299)
             break;
         rc = map_error(&r, verb, path, name, sizeof name, ei);
+        if (!strcmp(name, "InvalidToken") && !refreshed && !token_op(op)) {
+            refreshed = true;
+            if (refresh_token(fs, gen))
+                continue;
+        }
         if (next_attempt(fs, nn, attempt, !strcmp(name, "StandbyException"),
                          answer_retriable(r.status, rc, name), false))
             continue;
@@ -299,6 +404,8 @@ static int data_call(struct wh_fs *fs, const char *method, const char *path, con
     bool append = !strcmp(method, "POST");
     bool get = !strcmp(method, "GET");
     char *dextra = NULL;
+    unsigned gen = 0;
+    bool refreshed = false;
     memset(out, 0, sizeof *out);
     if (!get && asprintf(&dextra, "%s&data=true", extra ? extra : "") < 0) {
         dextra = NULL;
@@ -311,7 +418,7 @@ static int data_call(struct wh_fs *fs, const char *method, const char *path, con
         free(url);
         http_resp_free(&r);
         http_resp_free(out);
-        if (!(url = mkurl(fs, nn, path, op, direct ? dextra : extra))) {
+        if (!(url = mkurl(fs, nn, path, op, direct ? dextra : extra, &gen))) {
             rc = err_set(ei, ERR_NOMEM, "cannot %s '%s'", verb, path);
             goto out;
         }
@@ -337,6 +444,11 @@ static int data_call(struct wh_fs *fs, const char *method, const char *path, con
                 goto out;
             }
             rc = map_error(&r, verb, path, name, sizeof name, ei);
+            if (!strcmp(name, "InvalidToken") && !refreshed) {
+                refreshed = true;
+                if (refresh_token(fs, gen))
+                    continue;
+            }
             if (next_attempt(fs, nn, attempt, !strcmp(name, "StandbyException"),
                              !(direct && append) && answer_retriable(r.status, rc, name),
                              false))
@@ -412,6 +524,18 @@ static const char *hdfs_path(const struct wh_fs *fs, const char *path)
     return path;
 }
 
+/* Bytes of path before its HDFS path (the gateway prefix ending in
+ * "/webhdfs/v1"); 0 when not through a gateway. Mirrors hdfs_path(). */
+static size_t gw_prefix_len(const struct wh_fs *fs, const char *path)
+{
+    if (!fs->gateway)
+        return 0;
+    for (const char *h = strstr(path, "/webhdfs/v1"); h; h = strstr(h + 1, "/webhdfs/v1"))
+        if (h[11] == 0 || h[11] == '/')
+            return (size_t)(h - path) + 11;
+    return 0;
+}
+
 /* "&name=<escaped value>" */
 static char *qparam(const char *name, const char *value)
 {
@@ -435,11 +559,13 @@ static void fill_stat(const json_t *o, struct be_stat *st)
     st->atime_ns = json_integer_value(json_object_get(o, "accessTime")) * 1000000;
     const char *p = json_string_value(json_object_get(o, "permission"));
     st->mode = p ? (uint32_t)strtoul(p, NULL, 8) & 07777 : 0;
-    st->uid = st->gid = BE_ID_NONE;
     const char *ow = json_string_value(json_object_get(o, "owner"));
     const char *gr = json_string_value(json_object_get(o, "group"));
     snprintf(st->owner, sizeof st->owner, "%s", ow ? ow : "");
     snprintf(st->group, sizeof st->group, "%s", gr ? gr : "");
+    /* names ride through the engine's numeric fields as pseudo ids (idmap.h) */
+    st->uid = idmap_intern(ow);
+    st->gid = idmap_intern(gr);
     st->blocksize = (uint64_t)json_integer_value(json_object_get(o, "blockSize"));
     st->replication = (uint16_t)json_integer_value(json_object_get(o, "replication"));
     st->ino = (uint64_t)json_integer_value(json_object_get(o, "fileId"));
@@ -716,11 +842,43 @@ static int set_times(struct wh_fs *fs, const char *path, int64_t mtime_ns, int64
     return nn_call(fs, "PUT", path, "SETTIMES", extra, "set times of", NULL, NULL, 0, ei);
 }
 
+/* The name to give SETOWNER for (name, id): the name when set, else the
+ * name behind a pseudo id, else the local account of a numeric id (what
+ * Hadoop's local file system reports), else the number itself. */
+static const char *owner_name(const char *name, uint32_t id, bool user, char *buf, size_t n)
+{
+    const char *v;
+    if (name[0])
+        return name;
+    if ((v = idmap_name(id)))
+        return v;
+    if (id == BE_ID_NONE)
+        return "";
+    char pb[4096];
+    if (user) {
+        struct passwd pw, *res = NULL;
+        if (getpwuid_r((uid_t)id, &pw, pb, sizeof pb, &res) == 0 && res) {
+            snprintf(buf, n, "%s", res->pw_name);
+            return buf;
+        }
+    } else {
+        struct group gr, *res = NULL;
+        if (getgrgid_r((gid_t)id, &gr, pb, sizeof pb, &res) == 0 && res) {
+            snprintf(buf, n, "%s", res->gr_name);
+            return buf;
+        }
+    }
+    snprintf(buf, n, "%u", (unsigned)id);
+    return buf;
+}
+
 static int apply_attrs(struct wh_fs *fs, const char *path, const struct be_attrs *a,
                        unsigned what, struct errinfo *ei)
 {
     int rc = ERR_OK;
-    char extra[64], *o = NULL, *g = NULL, *q = NULL;
+    char extra[64], *o = NULL, *g = NULL, *q = NULL, ob[BE_NAME_MAX], gb[BE_NAME_MAX];
+    const char *on = owner_name(a->st.owner, a->st.uid, true, ob, sizeof ob);
+    const char *gn = owner_name(a->st.group, a->st.gid, false, gb, sizeof gb);
     if (what & BE_ATTR_MODE) {
         snprintf(extra, sizeof extra, "&permission=%o", a->st.mode & 07777);
         if ((rc = nn_call(fs, "PUT", path, "SETPERMISSION", extra, "set permission of", NULL,
@@ -728,9 +886,9 @@ static int apply_attrs(struct wh_fs *fs, const char *path, const struct be_attrs
             goto out;
     }
     if ((what & (BE_ATTR_OWNER | BE_ATTR_GROUP)) &&
-        ((what & BE_ATTR_OWNER && a->st.owner[0]) || (what & BE_ATTR_GROUP && a->st.group[0]))) {
-        o = (what & BE_ATTR_OWNER) && a->st.owner[0] ? qparam("owner", a->st.owner) : strdup("");
-        g = (what & BE_ATTR_GROUP) && a->st.group[0] ? qparam("group", a->st.group) : strdup("");
+        ((what & BE_ATTR_OWNER && on[0]) || (what & BE_ATTR_GROUP && gn[0]))) {
+        o = (what & BE_ATTR_OWNER) && on[0] ? qparam("owner", on) : strdup("");
+        g = (what & BE_ATTR_GROUP) && gn[0] ? qparam("group", gn) : strdup("");
         if (!o || !g || asprintf(&q, "%s%s", o, g) < 0) {
             q = NULL;
             rc = err_set(ei, ERR_NOMEM, "cannot set owner of '%s'", path);
@@ -854,6 +1012,8 @@ static bool xattr_name_ok(const char *n)
            !strncmp(n, "security.", 9) || !strncmp(n, "raw.", 4);
 }
 
+static int get_acl(struct wh_fs *fs, const char *path, char **out, struct errinfo *ei);
+
 static int wh_getattrs(struct be_fs *f, const char *path, unsigned what, struct be_attrs *out,
                        struct errinfo *ei)
 {
@@ -862,6 +1022,9 @@ static int wh_getattrs(struct be_fs *f, const char *path, unsigned what, struct 
     int rc;
     memset(out, 0, sizeof *out);
     if ((rc = wh_stat(f, path, &out->st, ei)))
+        goto out;
+    if ((what & BE_ATTR_ACL) && out->st.type != BE_SYMLINK &&
+        (rc = get_acl(fs_of(f), path, &out->acl, ei)))
         goto out;
     if (!(what & BE_ATTR_XATTR))
         goto out;
@@ -953,6 +1116,104 @@ static int wh_setmeta(struct be_fs *f, const char *path, const char *key, const 
     return put_meta(fs_of(f), path, key, value, ei);
 }
 
+/* ACLs (GETACLSTATUS / SETACL / REMOVEACL, §1.4) ------------------------------
+ * distcp's text form is the whole ACL, POSIX style: "user::rwx,user:bob:r--,
+ * group::r-x,mask::r-x,other::---[,default:...]", or NULL when the ACL is
+ * only the permission bits. HDFS lists only the extended entries (named
+ * users and groups, the unnamed group of an extended ACL, default entries);
+ * the base bits come from the permission, whose group bits are the mask. */
+
+#define WH_ACL_MAX (64u << 10)
+
+static void rwx(unsigned bits, char out[4])
+{
+    out[0] = bits & 4 ? 'r' : '-';
+    out[1] = bits & 2 ? 'w' : '-';
+    out[2] = bits & 1 ? 'x' : '-';
+    out[3] = 0;
+}
+
+static int get_acl(struct wh_fs *fs, const char *path, char **out, struct errinfo *ei)
+{
+    json_t *j = NULL, *e;
+    char *buf = NULL;
+    size_t i, len = 0;
+    int rc = nn_call(fs, "GET", path, "GETACLSTATUS", NULL, "read the ACL of", &j, NULL, 0, ei);
+    *out = NULL;
+    if (rc)
+        goto out;
+    json_t *st = json_object_get(j, "AclStatus");
+    json_t *ents = json_object_get(st, "entries");
+    const char *perm = json_string_value(json_object_get(st, "permission"));
+    if (!json_is_array(ents) || !perm) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot read the ACL of '%s': malformed AclStatus", path);
+        goto out;
+    }
+    if (json_array_size(ents) == 0)
+        goto out; /* only the permission bits */
+    unsigned mode = (unsigned)strtoul(perm, NULL, 8);
+    bool access_ext = false;
+    json_array_foreach(ents, i, e) {
+        const char *t = json_string_value(e);
+        if (t && strncmp(t, "default:", 8))
+            access_ext = true;
+    }
+    if (!(buf = malloc(WH_ACL_MAX))) {
+        rc = err_set(ei, ERR_NOMEM, "cannot read the ACL of '%s'", path);
+        goto out;
+    }
+    char b[4];
+    rwx(mode >> 6, b);
+    len = (size_t)snprintf(buf, WH_ACL_MAX, "user::%s", b);
+    bool have_group = false;
+    json_array_foreach(ents, i, e) {  /* access entries first, then defaults */
+        const char *t = json_string_value(e);
+        if (!t || !strncmp(t, "default:", 8))
+            continue;
+        have_group |= !strncmp(t, "group::", 7);
+        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",%s", t);
+    }
+    rwx(mode >> 3, b);
+    if (access_ext)
+        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, "%s%s,mask::%s",
+                                have_group ? "" : ",group::", have_group ? "" : b, b);
+    else
+        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",group::%s", b);
+    rwx(mode, b);
+    len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",other::%s", b);
+    json_array_foreach(ents, i, e) {
+        const char *t = json_string_value(e);
+        if (t && !strncmp(t, "default:", 8))
+            len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",%s", t);
+    }
+    if (len >= WH_ACL_MAX) {
+        rc = err_setx(ei, ERR_LIMIT, "cannot read the ACL of '%s': longer than %u bytes", path,
+                      WH_ACL_MAX);
+        goto out;
+    }
+    *out = buf;
+    buf = NULL;
+out:
+    free(buf);
+    json_decref(j);
+    return rc;
+}
+
+/* Make path's ACL `text` (NULL: only the permission bits). */
+static int set_acl(struct wh_fs *fs, const char *path, const char *text, struct errinfo *ei)
+{
+    char *q = NULL;
+    int rc;
+    if (!text || !*text)
+        return nn_call(fs, "PUT", path, "REMOVEACL", NULL, "remove the ACL of", NULL, NULL, 0,
+                       ei);
+    if (!(q = qparam("aclspec", text)))
+        return err_set(ei, ERR_NOMEM, "cannot set the ACL of '%s'", path);
+    rc = nn_call(fs, "PUT", path, "SETACL", q, "set the ACL of", NULL, NULL, 0, ei);
+    free(q);
+    return rc;
+}
+
 /* Everything setattr/wsetattr apply: the status fields, then xattrs. */
 static int apply_all(struct wh_fs *fs, const char *path, const struct be_attrs *a,
                      unsigned what, struct errinfo *ei)
@@ -966,8 +1227,13 @@ static int apply_all(struct wh_fs *fs, const char *path, const struct be_attrs *
         if (rc)
             return rc;
     }
-    /* times last: nothing after them touches the file */
-    return apply_attrs(fs, path, a, what & ~(unsigned)BE_ATTR_XATTR, ei);
+    /* mode and owner, then the ACL (a later SETPERMISSION would change its
+     * mask), times last: nothing after them touches the file */
+    if ((rc = apply_attrs(fs, path, a, what & ~(unsigned)(BE_ATTR_XATTR | BE_ATTR_TIMES), ei)))
+        return rc;
+    if ((what & BE_ATTR_ACL) && a->st.type != BE_SYMLINK && (rc = set_acl(fs, path, a->acl, ei)))
+        return rc;
+    return apply_attrs(fs, path, a, what & BE_ATTR_TIMES, ei);
 }
 
 static int wh_setattr(struct be_fs *f, const char *path, const struct be_attrs *a,
@@ -982,6 +1248,11 @@ static void writer_free(struct wh_writer *w)
 {
     if (!w)
         return;
+    for (size_t i = 0; i < w->nparts; i++)
+        writer_free(w->parts[i]);
+    if (w->parts)
+        pthread_mutex_destroy(&w->plock);
+    free(w->parts);
     free(w->path);
     free(w->target);
     free(w->buf);
@@ -1006,11 +1277,12 @@ static int do_create(struct wh_writer *w, const void *data, size_t n, struct err
     return rc;
 }
 
-/* Send the buffered bytes: CREATE for the first chunk, APPEND after. */
+/* Send the buffered bytes: CREATE for the first chunk (also when there is
+ * none: an empty file), APPEND after. */
 static int flush_buf(struct wh_writer *w, struct errinfo *ei)
 {
     int rc = ERR_OK;
-    if (w->blen == 0)
+    if (w->blen == 0 && w->flushed_once)
         return ERR_OK;
     if (!w->flushed_once) {
         rc = do_create(w, w->buf, w->blen, ei);
@@ -1065,7 +1337,17 @@ static int wh_create(struct be_fs *f, const char *path, const struct be_create_o
             goto out;
         }
     }
-    if ((rc = do_create(w, NULL, 0, ei)))
+    if (!w->direct) {
+        pthread_mutex_init(&w->plock, NULL);
+        if (!(w->parts = calloc(1, sizeof *w->parts))) {
+            pthread_mutex_destroy(&w->plock);
+            rc = err_set(ei, ERR_NOMEM, "cannot create '%s'", path);
+            goto out;
+        }
+    }
+    /* a temp is created with its first bytes (flush_buf): a file that fits
+     * the buffer costs one CREATE, not two; -direct shows the name at once */
+    if (w->direct && (rc = do_create(w, NULL, 0, ei)))
         goto out;
     *out = (struct be_file *)w;
     w = NULL;
@@ -1103,15 +1385,12 @@ out:
     return rc;
 }
 
-static int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
-                    struct errinfo *ei)
+/* Append n bytes to stream w (its own next offset checked by the caller). */
+static int stream_write(struct wh_writer *w, const unsigned char *p, size_t n,
+                        struct errinfo *ei)
 {
-    struct wh_writer *w = (struct wh_writer *)f;
-    const unsigned char *p = buf;
-    if (off != w->written)
-        return err_setx(ei, ERR_INVAL, "cannot write '%s' at offset %llu: the store writes "
-                        "sequentially (at %llu)", w->path, (unsigned long long)off,
-                        (unsigned long long)w->written);
+    if (!w->buf && !(w->buf = malloc(WH_WBUF)))
+        return err_set(ei, ERR_NOMEM, "cannot write '%s'", w->path);
     while (n) {
         size_t k = WH_WBUF - w->blen;
         if (k > n)
@@ -1130,13 +1409,166 @@ static int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
     return ERR_OK;
 }
 
+#define WH_MAX_PARTS 4096u
+#define WH_IDLE_FLUSH 16u /* idle parts flushed when a new one starts */
+
+/* A new part stream starting at off (called under plock). */
+static struct wh_writer *new_part(struct wh_writer *w, uint64_t off)
+{
+    struct wh_writer *p = NULL, **np;
+    if (w->nparts == WH_MAX_PARTS ||
+        !(np = realloc(w->parts, (w->nparts + 1) * sizeof *np)))
+        return NULL;
+    w->parts = np;
+    if (!(p = calloc(1, sizeof *p)) || !(p->path = strdup(w->path)) ||
+        asprintf(&p->target, "%s.part.%llu", w->target, (unsigned long long)off) < 0) {
+        if (p)
+            p->target = NULL;
+        writer_free(p);
+        return NULL;
+    }
+    p->fs = w->fs;
+    p->direct = true;
+    p->perm = w->perm;
+    p->blocksize = w->blocksize;
+    p->replication = w->replication;
+    p->start = p->next = off;
+    w->parts[w->nparts++] = p;
+    return p;
+}
+
+static int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
+                    struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f, *s = NULL;
+    struct wh_writer *idle[WH_IDLE_FLUSH];
+    size_t nidle = 0;
+    int rc;
+    if (n == 0)
+        return ERR_OK;
+    if (w->append || w->direct) {  /* sequential only */
+        if (off != w->written)
+            return err_setx(ei, ERR_INVAL, "cannot write '%s' at offset %llu: the store "
+                            "writes sequentially (at %llu)", w->path, (unsigned long long)off,
+                            (unsigned long long)w->written);
+        return stream_write(w, buf, n, ei);
+    }
+    pthread_mutex_lock(&w->plock);
+    if (!w->busy && w->next == off)
+        s = w;
+    for (size_t i = 0; !s && i < w->nparts; i++)
+        if (!w->parts[i]->busy && w->parts[i]->next == off)
+            s = w->parts[i];
+    if (!s && (s = new_part(w, off))) {
+        /* a new piece began: parts idle with buffered bytes are probably
+         * complete; send their bytes and drop their buffers (memory stays
+         * bounded by the pieces in flight; a part that does continue just
+         * gets another part after it) */
+        for (size_t i = 0; i < w->nparts && nidle < WH_IDLE_FLUSH; i++)
+            if (!w->parts[i]->busy && w->parts[i]->buf) {
+                w->parts[i]->busy = true;
+                idle[nidle++] = w->parts[i];
+            }
+    }
+    if (s) {
+        s->busy = true;
+        s->next = off + n;
+    }
+    pthread_mutex_unlock(&w->plock);
+    if (!s)
+        return err_setx(ei, ERR_NOMEM, "cannot write '%s' at offset %llu: out of memory or "
+                        "more than %u parts", w->path, (unsigned long long)off, WH_MAX_PARTS);
+    rc = stream_write(s, buf, n, ei);
+    for (size_t i = 0; i < nidle; i++) {
+        int r2 = flush_buf(idle[i], rc ? NULL : ei);
+        if (r2 == ERR_OK) {
+            free(idle[i]->buf);
+            idle[i]->buf = NULL;
+        } else if (rc == ERR_OK) {
+            rc = r2;
+        }
+    }
+    pthread_mutex_lock(&w->plock);
+    s->busy = false;
+    for (size_t i = 0; i < nidle; i++)
+        idle[i]->busy = false;
+    pthread_mutex_unlock(&w->plock);
+    return rc;
+}
+
+static int part_cmp(const void *a, const void *b)
+{
+    const struct wh_writer *x = *(struct wh_writer *const *)a, *y = *(struct wh_writer *const *)b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* finish() with parts: flush them, check they tile [written, end) after the
+ * temp's own bytes, CONCAT them onto the temp (64 per call), re-apply the
+ * times the CONCAT changed. *size gets the whole length. */
+static int assemble(struct wh_writer *w, uint64_t *size, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    char *q = NULL, *list = NULL;
+    uint64_t end = w->written;
+    *size = end;
+    if (!w->nparts)
+        return ERR_OK;
+    qsort(w->parts, w->nparts, sizeof *w->parts, part_cmp);
+    for (size_t i = 0; i < w->nparts; i++) {
+        struct wh_writer *p = w->parts[i];
+        if (p->start != end)
+            return err_setx(ei, ERR_INTERNAL, "cannot finish '%s': bytes %llu-%llu were never "
+                            "written", w->path, (unsigned long long)end,
+                            (unsigned long long)p->start);
+        if ((rc = flush_buf(p, ei)))
+            return rc;
+        end = p->start + p->written;
+    }
+    for (size_t i = 0; i < w->nparts; i += 64) {
+        size_t len = 0, k = i + 64 < w->nparts ? i + 64 : w->nparts;
+        for (size_t m = i; m < k; m++)
+            len += strlen(hdfs_path(w->fs, w->parts[m]->target)) + 1;
+        free(list);
+        if (!(list = malloc(len + 1))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot finish '%s'", w->path);
+            goto out;
+        }
+        list[0] = 0;
+        for (size_t m = i; m < k; m++) {
+            if (m > i)
+                strcat(list, ",");
+            strcat(list, hdfs_path(w->fs, w->parts[m]->target));
+        }
+        free(q);
+        if (!(q = qparam("sources", list))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot finish '%s'", w->path);
+            goto out;
+        }
+        if ((rc = nn_call(w->fs, "POST", w->target, "CONCAT", q, "concatenate parts into",
+                          NULL, NULL, 0, ei)))
+            goto out;
+    }
+    for (size_t i = 0; i < w->nparts; i++)
+        w->parts[i]->flushed_once = false; /* gone into the temp: nothing to delete */
+    if (w->mtime_ns && (rc = set_times(w->fs, w->target, w->mtime_ns, w->atime_ns, ei)))
+        goto out;
+    *size = end;
+out:
+    free(q);
+    free(list);
+    return rc;
+}
+
 static int wh_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei)
 {
     struct wh_writer *w = (struct wh_writer *)f;
+    uint64_t size = w->written;
     int rc = flush_buf(w, ei);
+    if (rc == ERR_OK)
+        rc = assemble(w, &size, ei);
     memset(st, 0, sizeof *st);
     st->type = BE_FILE;
-    st->size = w->written;
+    st->size = size;
     st->mtime_ns = w->mtime_ns;
     st->uid = st->gid = BE_ID_NONE;
     return rc;
@@ -1149,8 +1581,10 @@ static int wh_wsetattr(struct be_file *f, const struct be_attrs *a, unsigned wha
     int rc = flush_buf(w, ei);
     if (rc == ERR_OK)
         rc = apply_all(w->fs, w->target, a, what, ei);
-    if (rc == ERR_OK && (what & BE_ATTR_TIMES) && a->st.mtime_ns)
+    if (rc == ERR_OK && (what & BE_ATTR_TIMES) && a->st.mtime_ns) {
         w->mtime_ns = a->st.mtime_ns / 1000000 * 1000000;
+        w->atime_ns = a->st.atime_ns;
+    }
     return rc;
 }
 
@@ -1169,8 +1603,11 @@ static void wh_abort(struct be_file *f)
         return;
     if (w->append)
         flush_buf(w, NULL); /* appended bytes may stay */
-    else
+    else if (w->flushed_once)
         wh_delete(w->fs, w->target, false, NULL);
+    for (size_t i = 0; i < w->nparts; i++)
+        if (w->parts[i]->flushed_once)
+            wh_delete(w->fs, w->parts[i]->target, false, NULL);
     writer_free(w);
 }
 
@@ -1181,14 +1618,22 @@ static int wh_commit(struct be_file *f, struct errinfo *ei)
     int rc = flush_buf(w, ei);
     if (rc || w->direct)
         goto out;
-    rc = wh_stat(&w->fs->head, w->path, &st, ei);
-    if (rc == ERR_OK && st.type == BE_DIR) {
+    /* rename first; look closer only when it fails (a directory in the way,
+     * or a parent still missing when the temp lives elsewhere) */
+    struct errinfo e2 = {0};
+    rc = rename_over(w->fs, w->target, w->path, &e2);
+    if (rc == ERR_OK)
+        goto out;
+    if (wh_stat(&w->fs->head, w->path, &st, NULL) == ERR_OK && st.type == BE_DIR) {
         rc = err_set(ei, ERR_IS_DIR, "cannot commit '%s'", w->path);
         goto out;
     }
-    if (rc != ERR_OK && rc != ERR_NOT_FOUND)
+    if (!w->tmp_dir_given || rc != ERR_NOT_FOUND) {
+        if (ei)
+            *ei = e2;
         goto out;
-    if (w->tmp_dir_given) {
+    }
+    {
         const char *slash = strrchr(w->path, '/');
         char *parent = strndup(w->path, slash && slash != w->path ? (size_t)(slash - w->path) : 1);
         if (!parent) {
@@ -1207,6 +1652,261 @@ out:
     writer_free(w);
     return rc;
 }
+
+/* Checksums (GETFILECHECKSUM, §1.3 / §2.2) --------------------------------- */
+
+/* Parse {"FileChecksum":{"algorithm":..,"bytes":"<hex>","length":n}}; the
+ * hex must hold exactly `length` bytes (the Java client's check). */
+static int parse_checksum(const struct http_resp *r, const char *path,
+                          struct hdfs_cksum_result *out, struct errinfo *ei)
+{
+    json_error_t je;
+    json_t *j = json_loadb(r->body ? r->body : "", r->len, 0, &je);
+    json_t *fc = j ? json_object_get(j, "FileChecksum") : NULL;
+    const char *alg = json_string_value(json_object_get(fc, "algorithm"));
+    const char *hex = json_string_value(json_object_get(fc, "bytes"));
+    json_t *len = json_object_get(fc, "length");
+    int rc = ERR_OK;
+    memset(out, 0, sizeof *out);
+    if (!alg || !hex || !json_is_integer(len) || json_integer_value(len) < 0 ||
+        (size_t)json_integer_value(len) > sizeof out->bytes ||
+        strlen(hex) != 2 * (size_t)json_integer_value(len) ||
+        strlen(alg) >= sizeof out->algorithm) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot read the checksum of '%s': malformed "
+                      "FileChecksum answer", path);
+        goto out;
+    }
+    out->len = (size_t)json_integer_value(len);
+    for (size_t i = 0; i < out->len; i++) {
+        int hi = hexv((unsigned char)hex[2 * i]), lo = hexv((unsigned char)hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot read the checksum of '%s': bytes are not "
+                          "hex", path);
+            goto out;
+        }
+        out->bytes[i] = (unsigned char)(hi * 16 + lo);
+    }
+    snprintf(out->algorithm, sizeof out->algorithm, "%s", alg);
+    hex_encode(out->bytes, out->len, out->hex);
+out:
+    if (rc)
+        memset(out, 0, sizeof *out);
+    json_decref(j);
+    return rc;
+}
+
+static int get_checksum(struct wh_fs *fs, const char *path, struct hdfs_cksum_result *out,
+                        struct errinfo *ei)
+{
+    struct http_resp r;
+    int rc = data_call(fs, "GET", path, "GETFILECHECKSUM", NULL, NULL, 0, WH_JSON_MAX,
+                       "read the checksum of", &r, ei);
+    if (rc == ERR_OK)
+        rc = parse_checksum(&r, path, out, ei);
+    http_resp_free(&r);
+    return rc;
+}
+
+static int wh_checksum(struct be_fs *f, const char *path, struct hdfs_cksum_result *out,
+                       struct errinfo *ei)
+{
+    struct be_stat st;
+    int rc = wh_stat(f, path, &st, ei);
+    if (rc == ERR_OK && st.type == BE_DIR)
+        rc = err_set(ei, ERR_IS_DIR, "cannot read the checksum of '%s'", path);
+    if (rc == ERR_OK)
+        rc = get_checksum(fs_of(f), path, out, ei);
+    return rc;
+}
+
+static int wh_wchecksum(struct be_file *f, struct hdfs_cksum_result *out, struct errinfo *ei)
+{
+    struct wh_writer *w = (struct wh_writer *)f;
+    int rc = flush_buf(w, ei);
+    return rc ? rc : get_checksum(w->fs, w->target, out, ei);
+}
+
+/* Snapshots (§1.4: ALLOW/DISALLOWSNAPSHOT, CREATESNAPSHOT, DELETESNAPSHOT,
+ * RENAMESNAPSHOT, GETSNAPSHOTDIFF, GETSNAPSHOTTABLEDIRECTORYLIST) ---------- */
+
+static int snap_allow(struct be_fs *f, const char *dir, bool allow, struct errinfo *ei)
+{
+    return nn_call(fs_of(f), "PUT", dir, allow ? "ALLOWSNAPSHOT" : "DISALLOWSNAPSHOT", NULL,
+                   allow ? "allow snapshots of" : "disallow snapshots of", NULL, NULL, 0, ei);
+}
+
+/* SnapshotException "already a snapshot with the same name" is ERR_EXISTS,
+ * "does not exist" ERR_NOT_FOUND (the server says so only in the message). */
+static int snap_code(int rc, struct errinfo *ei)
+{
+    if (rc == ERR_IO && ei && strstr(ei->msg, "SnapshotException")) {
+        if (strstr(ei->msg, "already a snapshot") || strstr(ei->msg, "already exists"))
+            rc = ei->code = ERR_EXISTS;
+        else if (strstr(ei->msg, "does not exist") || strstr(ei->msg, "not exist"))
+            rc = ei->code = ERR_NOT_FOUND;
+    }
+    return rc;
+}
+
+static int snap_create(struct be_fs *f, const char *dir, const char *name, char *path,
+                       size_t n, struct errinfo *ei)
+{
+    char *q = name && *name ? qparam("snapshotname", name) : strdup("");
+    json_t *j = NULL;
+    int rc;
+    if (!q)
+        return err_set(ei, ERR_NOMEM, "cannot create a snapshot of '%s'", dir);
+    rc = snap_code(nn_call(fs_of(f), "PUT", dir, "CREATESNAPSHOT", q, "create a snapshot of",
+                           &j, NULL, 0, ei), ei);
+    if (rc == ERR_OK) {
+        const char *pv = json_string_value(json_object_get(j, "Path"));
+        if (!pv)
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot create a snapshot of '%s': answer "
+                          "without Path", dir);
+        else if (path && n)  /* through a gateway: the store path keeps dir's prefix */
+            snprintf(path, n, "%.*s%s", (int)gw_prefix_len(fs_of(f), dir), dir, pv);
+    }
+    json_decref(j);
+    free(q);
+    return rc;
+}
+
+static int snap_remove(struct be_fs *f, const char *dir, const char *name, struct errinfo *ei)
+{
+    char *q = qparam("snapshotname", name);
+    int rc;
+    if (!q)
+        return err_set(ei, ERR_NOMEM, "cannot delete snapshot '%s' of '%s'", name, dir);
+    rc = snap_code(nn_call(fs_of(f), "DELETE", dir, "DELETESNAPSHOT", q, "delete a snapshot of",
+                           NULL, NULL, 0, ei), ei);
+    free(q);
+    return rc;
+}
+
+static int snap_rename(struct be_fs *f, const char *dir, const char *from, const char *to,
+                       struct errinfo *ei)
+{
+    char *a = qparam("oldsnapshotname", from), *b = qparam("snapshotname", to), *q = NULL;
+    int rc;
+    if (!a || !b || asprintf(&q, "%s%s", a, b) < 0) {
+        q = NULL;
+        rc = err_set(ei, ERR_NOMEM, "cannot rename snapshot '%s' of '%s'", from, dir);
+        goto out;
+    }
+    rc = snap_code(nn_call(fs_of(f), "PUT", dir, "RENAMESNAPSHOT", q, "rename a snapshot of",
+                           NULL, NULL, 0, ei), ei);
+out:
+    free(a);
+    free(b);
+    free(q);
+    return rc;
+}
+
+static int snap_diff(struct be_fs *f, const char *dir, const char *from, const char *to,
+                     be_diff_cb cb, void *arg, struct errinfo *ei)
+{
+    char *a = qparam("oldsnapshotname", from), *b = qparam("snapshotname", to ? to : "");
+    char *q = NULL;
+    json_t *j = NULL, *e;
+    size_t i;
+    int rc;
+    if (!a || !b || asprintf(&q, "%s%s", a, b) < 0) {
+        q = NULL;
+        rc = err_set(ei, ERR_NOMEM, "cannot diff snapshots of '%s'", dir);
+        goto out;
+    }
+    if ((rc = snap_code(nn_call(fs_of(f), "GET", dir, "GETSNAPSHOTDIFF", q,
+                                "diff snapshots of", &j, NULL, 0, ei), ei)))
+        goto out;
+    json_t *list = json_object_get(json_object_get(j, "SnapshotDiffReport"), "diffList");
+    if (!json_is_array(list)) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot diff snapshots of '%s': answer without "
+                      "SnapshotDiffReport.diffList", dir);
+        goto out;
+    }
+    json_array_foreach(list, i, e) {
+        const char *t = json_string_value(json_object_get(e, "type"));
+        const char *sp = json_string_value(json_object_get(e, "sourcePath"));
+        const char *tp = json_string_value(json_object_get(e, "targetPath"));
+        enum be_diff_type type = !t ? 0 : !strcmp(t, "CREATE") ? BE_DIFF_CREATE
+                               : !strcmp(t, "MODIFY") ? BE_DIFF_MODIFY
+                               : !strcmp(t, "DELETE") ? BE_DIFF_DELETE
+                               : !strcmp(t, "RENAME") ? BE_DIFF_RENAME : 0;
+        if (!type || !sp || (type == BE_DIFF_RENAME && !tp)) {
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot diff snapshots of '%s': malformed diff "
+                          "entry %zu", dir, i);
+            goto out;
+        }
+        if ((rc = cb(arg, type, sp, type == BE_DIFF_RENAME ? tp : NULL)))
+            goto out;
+    }
+out:
+    json_decref(j);
+    free(a);
+    free(b);
+    free(q);
+    return rc;
+}
+
+static int snap_dirs(struct be_fs *f, be_snapdir_cb cb, void *arg, struct errinfo *ei)
+{
+    json_t *j = NULL, *e;
+    size_t i;
+    struct wh_fs *fs = fs_of(f);
+    int rc = ERR_OK;
+    if (fs->gateway)  /* its store paths carry a topology prefix this call cannot know */
+        return err_setx(ei, ERR_UNSUPPORTED, "cannot list snapshottable directories through "
+                        "the gateway '%s': use the gateway URL of a directory with the other "
+                        "snapshot operations", fs->head.authority);
+    if ((rc = nn_call(fs, "GET", "/", "GETSNAPSHOTTABLEDIRECTORYLIST", NULL,
+                      "list snapshottable directories under", &j, NULL, 0, ei)))
+        goto out;
+    json_t *list = json_object_get(j, "SnapshottableDirectoryList");
+    if (json_is_null(list))
+        goto out;
+    if (!json_is_array(list)) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot list snapshottable directories: malformed "
+                      "answer");
+        goto out;
+    }
+    json_array_foreach(list, i, e) {
+        json_t *ds = json_object_get(e, "dirStatus");
+        const char *parent = json_string_value(json_object_get(e, "parentFullPath"));
+        const char *name = json_string_value(json_object_get(ds, "pathSuffix"));
+        struct be_stat st;
+        char *full = NULL;
+        if (!json_is_object(ds) || !name) {
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot list snapshottable directories: malformed "
+                          "entry %zu", i);
+            goto out;
+        }
+        fill_stat(ds, &st);
+        if (!parent || !*name)
+            full = strdup("/");
+        else if (asprintf(&full, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", name) < 0)
+            full = NULL;
+        if (!full) {
+            rc = err_set(ei, ERR_NOMEM, "cannot list snapshottable directories");
+            goto out;
+        }
+        rc = cb(arg, full, &st);
+        free(full);
+        if (rc)
+            goto out;
+    }
+out:
+    json_decref(j);
+    return rc;
+}
+
+static const struct be_snapshot_ops wh_snapshots = {
+    .allow = snap_allow,
+    .create = snap_create,
+    .remove = snap_remove,
+    .rename = snap_rename,
+    .diff = snap_diff,
+    .dirs = snap_dirs,
+};
 
 /* Open/close --------------------------------------------------------------- */
 
@@ -1229,10 +1929,22 @@ static void wh_close(struct be_fs *f)
     struct wh_fs *fs = fs_of(f);
     if (!fs)
         return;
+    if (fs->token_owned) {  /* best effort: the token dies with the job */
+        char *q = NULL;
+        if (asprintf(&q, "&token=%s", fs->token) >= 0)
+            nn_call(fs, "PUT", "/", "CANCELDELEGATIONTOKEN", q, "cancel the delegation token "
+                    "for", NULL, NULL, 0, NULL);
+        free(q);
+    }
     free(fs->head.scheme);
     free(fs->head.authority);
     for (unsigned i = 0; i < fs->nbases; i++)
         free(fs->bases[i]);
+    if (fs->token) {
+        explicit_bzero(fs->token, strlen(fs->token));
+        free(fs->token);
+    }
+    pthread_mutex_destroy(&fs->tok_lock);
     free(fs->user);
     free(fs->buser);
     if (fs->bpass) {
@@ -1306,6 +2018,23 @@ static bool truthy(const char *v)
     return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"));
 }
 
+/* Kerberos and delegation tokens (§1.2):
+ *  - SPNEGO when -D hadoop.security.authentication=kerberos (or env
+ *    DISTCP_WEBHDFS_AUTH=kerberos), or when a keytab is named: -D
+ *    distcp.webhdfs.kerberos.keytab, DISTCP_WEBHDFS_KEYTAB or seed 000's
+ *    DISTCP_KRB5KEYTAB. libcurl's GSS-API uses the default credentials: the
+ *    ticket cache (kinit), or with a keytab MIT's client keytab
+ *    (KRB5_CLIENT_KTNAME, its first principal) into a private in-memory
+ *    cache (KRB5CCNAME=MEMORY:...), set here for this process;
+ *  - a delegation token given as -D distcp.webhdfs.delegation.token or
+ *    DISTCP_WEBHDFS_DELEGATION_TOKEN (the urlString) is sent as delegation=;
+ *  - with Kerberos (not through a gateway) a token is fetched at open
+ *    (GETDELEGATIONTOKEN; -D distcp.webhdfs.kerberos.delegation=false: no)
+ *    so later calls need no SPNEGO round; renewed on InvalidToken,
+ *    cancelled at close. A token is a secret: never in messages. */
+static int open_security(struct wh_fs *fs, const char *scheme, const char *authority,
+                         const struct be_config *cfg, struct errinfo *ei);
+
 /* Credentials and TLS settings (after bases are known). */
 static int open_auth(struct wh_fs *fs, const char *scheme, const char *authority,
                      const struct be_config *cfg, struct errinfo *ei)
@@ -1331,6 +2060,84 @@ static int open_auth(struct wh_fs *fs, const char *scheme, const char *authority
         rc = err_setx(ei, ERR_INVAL, "cannot open '%s://%s': a Basic password is set but no "
                       "user (fs.webhdfs.basic.user)", scheme, authority);
     free(ins);
+    if (rc == ERR_OK)
+        rc = open_security(fs, scheme, authority, cfg, ei);
+    return rc;
+}
+
+static int open_security(struct wh_fs *fs, const char *scheme, const char *authority,
+                         const struct be_config *cfg, struct errinfo *ei)
+{
+    int rc = ERR_OK;
+    json_t *j = NULL;
+    char *auth = setting(cfg, "hadoop.security.authentication", "DISTCP_WEBHDFS_AUTH", NULL);
+    char *kt = setting(cfg, "distcp.webhdfs.kerberos.keytab", "DISTCP_WEBHDFS_KEYTAB",
+                       "DISTCP_KRB5KEYTAB");
+    char *tok = setting(cfg, "distcp.webhdfs.delegation.token",
+                        "DISTCP_WEBHDFS_DELEGATION_TOKEN", NULL);
+    char *fetch = setting(cfg, "distcp.webhdfs.kerberos.delegation", NULL, NULL);
+    if (auth && strcasecmp(auth, "kerberos") && strcasecmp(auth, "simple")) {
+        rc = err_setx(ei, ERR_INVAL, "cannot open '%s://%s': unknown authentication '%s' "
+                      "(hadoop.security.authentication: simple or kerberos)", scheme, authority,
+                      auth);
+        goto out;
+    }
+    fs->kerberos = (auth && !strcasecmp(auth, "kerberos")) || kt;
+    if (kt) {
+        if (access(kt, R_OK) != 0) {
+            rc = err_sys(ei, errno, "cannot open '%s://%s': cannot read the keytab '%s'",
+                         scheme, authority, kt);
+            goto out;
+        }
+        char *v = NULL, cc[64];
+        if (asprintf(&v, "FILE:%s", kt) < 0) {
+            rc = err_set(ei, ERR_NOMEM, "cannot open '%s://%s'", scheme, authority);
+            goto out;
+        }
+        snprintf(cc, sizeof cc, "MEMORY:distcp.%ld", (long)getpid());
+        setenv("KRB5_CLIENT_KTNAME", v, 1);
+        setenv("KRB5CCNAME", cc, 1);
+        free(v);
+    }
+    if (fs->kerberos && !fs->hopts.user)
+        fs->hopts.negotiate = 1;
+    if (tok) {
+        if (!(fs->token = http_escape(tok, 0))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot open '%s://%s'", scheme, authority);
+            goto out;
+        }
+        fs->use_token = true;
+        goto out;
+    }
+    if (!fs->kerberos || fs->gateway || (fetch && !truthy(fetch)))
+        goto out;
+    rc = nn_call(fs, "GET", "/", "GETDELEGATIONTOKEN", NULL, "get a delegation token for", &j,
+                 NULL, 0, ei);
+    if (rc == ERR_AUTH) {
+        rc = err_setx(ei, ERR_AUTH, "cannot open '%s://%s': Kerberos (SPNEGO) authentication "
+                      "failed: no usable ticket for the NameNode's HTTP/<host> service (kinit, "
+                      "or a keytab in DISTCP_KRB5KEYTAB)", scheme, authority);
+        goto out;
+    }
+    if (rc)
+        goto out;
+    const char *t = json_string_value(json_object_get(json_object_get(j, "Token"), "urlString"));
+    if (t) {  /* {"Token":null}: security is off, no token to use */
+        if (!(fs->token = http_escape(t, 0))) {
+            rc = err_set(ei, ERR_NOMEM, "cannot open '%s://%s'", scheme, authority);
+            goto out;
+        }
+        fs->use_token = fs->token_owned = true;
+    }
+out:
+    json_decref(j);
+    free(auth);
+    free(kt);
+    if (tok) {
+        explicit_bzero(tok, strlen(tok));
+        free(tok);
+    }
+    free(fetch);
     return rc;
 }
 
@@ -1347,7 +2154,9 @@ static int wh_open(const char *scheme, const char *authority, const struct be_co
                       "(host:port)", scheme);
         goto out;
     }
-    if (!(fs = calloc(1, sizeof *fs)) || !(fs->head.scheme = strdup(scheme)) ||
+    if ((fs = calloc(1, sizeof *fs)))
+        pthread_mutex_init(&fs->tok_lock, NULL);
+    if (!fs || !(fs->head.scheme = strdup(scheme)) ||
         !(fs->head.authority = strdup(authority)) || !(fs->user = user_name()) ||
         !(list = nn_addresses(scheme, authority, cfg))) {
         rc = err_setx(ei, ERR_NOMEM, "cannot open '%s://%s': out of memory", scheme, authority);
@@ -1390,8 +2199,6 @@ static int wh_open(const char *scheme, const char *authority, const struct be_co
                       authority);
         goto out;
     }
-    if ((rc = open_auth(fs, scheme, authority, cfg, ei)))
-        goto out;
     char *hf = setting(cfg, "distcp.webhdfs.httpfs", "DISTCP_WEBHDFS_HTTPFS", NULL);
     atomic_init(&fs->httpfs, truthy(hf));
     free(hf);
@@ -1399,6 +2206,8 @@ static int wh_open(const char *scheme, const char *authority, const struct be_co
                                  "DISTCP_WEBHDFS_RETRY_BASE_MS", WH_RETRY_BASE_MS, 0);
     fs->attempts = cfg_uint(cfg, "distcp.webhdfs.retry.attempts",
                             "DISTCP_WEBHDFS_RETRY_ATTEMPTS", WH_ATTEMPTS, 1);
+    if ((rc = open_auth(fs, scheme, authority, cfg, ei)))  /* may call the NameNode */
+        goto out;
     fs->head.ops = &backend_webhdfs;
     *out = &fs->head;
     fs = NULL;
@@ -1413,7 +2222,7 @@ const struct backend_ops backend_webhdfs = {
     .name = "webhdfs",
     .mtime_gran_ns = 1000000LL /* modificationTime: milliseconds */,
     .caps = BE_CAP_EMPTY_DIRS | BE_CAP_POSIX_META | BE_CAP_MTIME | BE_CAP_BLOCKS |
-            BE_CAP_XATTR,
+            BE_CAP_XATTR | BE_CAP_ACL | BE_CAP_CONCAT_WRITE,
     .open = wh_open,
     .close = wh_close,
     .stat = wh_stat,
@@ -1436,4 +2245,7 @@ const struct backend_ops backend_webhdfs = {
     .setattr = wh_setattr,
     .getmeta = wh_getmeta,
     .setmeta = wh_setmeta,
+    .checksum = wh_checksum,
+    .wchecksum = wh_wchecksum,
+    .snapshots = &wh_snapshots,
 };
