@@ -82,14 +82,8 @@ struct jobrec {
     uint64_t pause_at;
     _Atomic uint64_t pause_count;
     atomic_int paused;
+    bool cancel_logged;
 };
-
-static volatile sig_atomic_t g_signal;
-
-static void on_signal(int sig)
-{
-    g_signal = sig;
-}
 
 static const char *const action_names[JR__COUNT] = {
     [JR_COPIED] = "COPIED", [JR_APPENDED] = "APPENDED", [JR_SKIPPED] = "SKIPPED",
@@ -361,7 +355,8 @@ static void set_cancel(struct job *j)
 {
     if (!atomic_exchange(&j->user_cancel, 1)) {
         atomic_store(&j->cancel, 1);
-        jobrec_log(j, "cancel requested: stopping");
+        j->rec->cancel_logged = true;
+        jobrec_log(j, "cancel requested (distcp job cancel): stopping");
     }
 }
 
@@ -383,8 +378,10 @@ static void *heartbeat_main(void *arg)
         if (r->stop)
             break;
         pthread_mutex_unlock(&r->tlock);
-        if (g_signal)
-            set_cancel(j);
+        if (atomic_load(&j->user_cancel) && !r->cancel_logged) {
+            r->cancel_logged = true;       /* set by a signal (job.c) */
+            jobrec_log(j, "cancel requested: stopping");
+        }
         since_flush += 100;
         since_beat += 100;
         if (since_flush >= r->interval_ms) {
@@ -527,12 +524,6 @@ int jobrec_start(struct job *j)
         snprintf(r->pause_phase, sizeof r->pause_phase, "%.*s", (int)(strchr(pz, ':') - pz), pz);
         r->pause_at = strtoull(strchr(pz, ':') + 1, NULL, 10);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
     r->th_started = pthread_create(&r->th, NULL, heartbeat_main, j) == 0;
     jobrec_log(j, "run %d of job %lld started (pid %d)%s", r->run, (long long)r->id, (int)getpid(),
                r->have_plan ? ", resuming from the saved plan" : "");
