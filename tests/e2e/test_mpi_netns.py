@@ -100,6 +100,8 @@ def mpirun_cluster(work, np_per_host, args, env=None, export=()):
     e["LSAN_OPTIONS"] = "suppressions=" + os.path.join(TOOLS, "lsan.supp")
     if env:
         e.update(env)
+    if "ASAN_OPTIONS" in e:    # see asan_full_stacks in test_mpi.py
+        e["ASAN_OPTIONS"] += ":fast_unwind_on_malloc=0"
     hosts = ",".join("%s%d:%d" % (PREFIX, i, np_per_host) for i in range(1, HOSTS + 1))
     xs = []
     for name in ("LSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", *export):
