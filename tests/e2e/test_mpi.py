@@ -8,12 +8,16 @@ the threaded run of the same command: the same target tree, exit code, counters 
   - the work really spreads: -log part files of every rank hold copies (uniformsize);
     -m is split over the ranks (-m 2 on 4 ranks: two workers in the whole job);
   - a rank that fails: its files are reported as failures (-i counts them, rank 0
-    prints them); a rank that cannot start fails the job with a message naming it.
+    prints them); a rank that cannot start fails the job with a message naming it;
+    a rank killed mid-copy ends the job (mpirun), leaves no partial file, and
+    -update then finishes the copy.
 Skips (saying why) when mpirun is missing or distcp was built without MPI."""
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 
@@ -265,3 +269,57 @@ def test_rank_that_cannot_start_fails_the_job(tmp_path):
     assert m.returncode == 25, m.err
     assert "rank 1 on " in m.err and "cannot create the private work area" in m.err
     assert not os.path.exists(dst)
+
+
+def rank_pid(rank, binary):
+    """The pid of the process running `binary` as MPI rank `rank`, or None."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv0 = f.read().split(b"\0")[0].decode()
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if argv0 == binary and ("OMPI_COMM_WORLD_RANK=%d" % rank).encode() in env:
+            return int(pid)
+    return None
+
+
+def test_killed_rank_ends_job_and_update_finishes(tmp_path):
+    """A rank killed mid-copy: mpirun ends the job with a failure, the target
+    holds only complete files (temp + rename), and -update finishes the copy."""
+    src = make_tree(str(tmp_path / "src"), {"d%d" % i: {"f%02d" % k: 150000 + k for k in range(30)}
+                                            for i in range(10)})
+    dst = str(tmp_path / "d")
+    e = dict(os.environ, **MPI_ENV)
+    asan_full_stacks(e)
+    # -bandwidth 1 MiB/s per worker: the copy takes seconds, time to kill rank 1
+    p = subprocess.Popen([MPIRUN, "-np", "3", distcp_bin(), "-bandwidth", "1", "-m", "6", src, dst],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
+    try:
+        deadline = time.time() + 60
+        victim = None
+        while time.time() < deadline and p.poll() is None:
+            victim = victim or rank_pid(1, distcp_bin())
+            copied = sum(len(fs) for _, _, fs in os.walk(dst)) if os.path.isdir(dst) else 0
+            if victim and copied > 0:
+                break
+            time.sleep(0.05)
+        assert victim and p.poll() is None, "the copy ended before rank 1 could be killed"
+        os.kill(victim, signal.SIGKILL)
+        p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode != 0
+    src_tree, dst_tree = tree(src), tree(dst)
+    for d, files in dst_tree.items():
+        for name, data in files.items():
+            assert data == src_tree[d][name], "partial file %s/%s" % (d, name)
+    m = mpirun(3, "-update", "-m", "6", "--json", src, dst, check=0)
+    assert tree(dst) == src_tree
+    assert js(m)["counters"]["COPY"] + js(m)["counters"]["SKIP"] == 300
