@@ -266,6 +266,13 @@ int mpi_main(int argc, char **argv, int (*run)(int argc, char **argv))
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (provided < MPI_THREAD_FUNNELED) {
+        /* workers are threads; only the main thread calls MPI */
+        if (rank == 0)
+            fprintf(stderr, "distcp: this MPI library does not support threads (MPI_THREAD_FUNNELED); nothing was copied\n");
+        MPI_Finalize();
+        return EXIT_FAIL;
+    }
     memset(&mpid, 0, sizeof mpid);
     mpid.d.rank = rank;
     mpid.d.size = size;
