@@ -13,6 +13,8 @@ PKGS=(
   libexpat1-dev                          # s3 backend (XML)
   acl attr rsync strace xfsprogs e2fsprogs # tools the tests use to check results
   krb5-kdc krb5-admin-server krb5-user python3-gssapi # WebHDFS Kerberos tests (throw-away KDC)
+  openmpi-bin libopenmpi-dev             # MPI mode (mpirun, mpicc) and its tests
+  iproute2 util-linux                    # MPI multi-host test: network namespaces (ip, unshare)
 )
 # the S3 test server (s3rver, tests/s3) runs on Node.js: any node and npm on
 # PATH will do (NodeSource's nodejs package brings npm itself)

@@ -28,6 +28,7 @@
 
 #include "engine/decide.h"
 #include "engine/digest.h"
+#include "engine/dist.h"
 #include "engine/join.h"
 #include "engine/throttle.h"
 #include "engine/verify.h"
@@ -1054,13 +1055,20 @@ static int env_int(const char *name, int def)
     return v && *v ? atoi(v) : def;
 }
 
-static int workers_for(const struct job *j)
+/* Workers of this process; under MPI, -m is split over the ranks (dist.h),
+ * *base is the job-wide index of the first one, *bw_share this process's
+ * part of --global-bandwidth. */
+static int workers_for(const struct job *j, int *base, double *bw_share)
 {
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;
     int autow = env_int("DISTCP_WORKERS", (int)(ncpu * 4 < 8 ? 8 : ncpu * 4));
     int m = j->o->max_maps < 1 ? 1 : j->o->max_maps;
+    *base = 0;
+    *bw_share = 1.0;
+    if (job_dist)
+        return job_dist->workers(job_dist, j, m, autow, base, bw_share);
     return m < autow ? m : autow;
 }
 
@@ -1075,7 +1083,7 @@ static long def_long(const struct options *o, const char *key, long dflt)
 static int dynamic_check(struct job *j)
 {
     const struct options *o = j->o;
-    if (o->strategy != STRATEGY_DYNAMIC)
+    if (o->strategy != STRATEGY_DYNAMIC || dist_rank() != 0)
         return EXIT_OK;
     long m = o->max_maps < 1 ? 1 : o->max_maps;
     long records = (long)(j->plan_files + j->plan_dirs);
@@ -1109,8 +1117,10 @@ int copy_run(struct job *j)
     memset(&r, 0, sizeof r);
     if ((status = dynamic_check(j)))
         return status;
+    int wbase = 0;
+    double bw_share = 1.0;
     r.j = j;
-    r.n = workers_for(j);
+    r.n = workers_for(j, &wbase, &bw_share);
     r.fail_read = getenv("DISTCP_TEST_FAIL_READ");
     r.fail_write = getenv("DISTCP_TEST_FAIL_WRITE");
     const char *rd = options_def(j->o, "distcp.copy.retry.delay.ms");
@@ -1120,11 +1130,14 @@ int copy_run(struct job *j)
     r.bufsize = cbs_given ? (size_t)cbs : SMALL_BUF;
     r.chunk_min = (uint64_t)env_int("DISTCP_CHUNK_MIN_MB", 256) << 20;
     r.chunk_size = (uint64_t)env_int("DISTCP_CHUNK_MB", 64) << 20;
-    throttle_init(&r.global, j->o->global_bandwidth_mb * 1048576.0, 1);
+    throttle_init(&r.global, j->o->global_bandwidth_mb * 1048576.0 * bw_share, 1);
     j->nworkers = r.n;
     j->workq_ctx = &r;
-    r.w = calloc((size_t)r.n, sizeof *r.w);
-    r.q = workq_threads_new(j->o->strategy == STRATEGY_DYNAMIC, (size_t)r.n * 4);
+    r.w = calloc((size_t)r.n + 1, sizeof *r.w);
+    if (job_dist)
+        r.q = job_dist->workq_new(job_dist, j, j->o->strategy == STRATEGY_DYNAMIC, (size_t)r.n * 4);
+    else
+        r.q = workq_threads_new(j->o->strategy == STRATEGY_DYNAMIC, (size_t)r.n * 4);
     if (!r.w || !r.q) {
         job_fail(j, EXIT_FAIL, "out of memory");
         status = EXIT_FAIL;
@@ -1144,7 +1157,7 @@ int copy_run(struct job *j)
         throttle_init(&w->thr, j->o->bandwidth_set ? j->o->bandwidth_mb * 1048576.0 : 0, 0);
         if (j->log_dir) {
             char p[PATHMAX];
-            snprintf(p, sizeof p, "%s/part-m-%05d", j->log_dir, i);
+            snprintf(p, sizeof p, "%s/part-m-%05d", j->log_dir, wbase + i);
             w->log = fopen(p, "a");
             if (!w->log) {
                 job_fail(j, EXIT_FAIL, "cannot create log file '%s': %s", p, strerror(errno));
@@ -1159,8 +1172,9 @@ int copy_run(struct job *j)
         goto out;
     }
     /* produce: batches of up to 256 entries / 16 MiB of data, each entry
-     * with its target's status when the target was listed (join.c) */
-    {
+     * with its target's status when the target was listed (join.c); under
+     * MPI only rank 0 produces, the others execute what it sends */
+    if (dist_rank() == 0) {
         struct join *jn = NULL;
         struct plan_iter *it = NULL;
         if (join_open(j, &jn) == EXIT_OK && !(it = plan_iter_new(j->plan, &ei)))

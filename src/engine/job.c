@@ -21,6 +21,7 @@
 
 #include "engine/commit.h"
 #include "engine/copy.h"
+#include "engine/dist.h"
 #include "engine/listing.h"
 #include "jobs/jobrec.h"
 #include "util/filter.h"
@@ -28,6 +29,8 @@
 
 #define PATHMAX 8192
 #define MAX_KEPT_ERRORS 100
+
+struct dist *job_dist;
 
 double now_seconds(void)
 {
@@ -60,6 +63,15 @@ static void report(struct job *j, int status, const char *fmt, va_list ap)
 {
     char msg[2048];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    /* MPI ranks other than 0: the message goes to rank 0, which prints it */
+    if (job_dist && job_dist->rank != 0) {
+        pthread_mutex_lock(&j->err_lock);
+        if (status)
+            fail_locked(j, status, msg);
+        pthread_mutex_unlock(&j->err_lock);
+        job_dist->message(job_dist, j, status, msg);
+        return;
+    }
     pthread_mutex_lock(&j->err_lock);
     fprintf(stderr, "%sdistcp: %s\n", progress_on(j) ? "\r\033[K" : "", msg);
     keep_error(j, msg);
@@ -131,6 +143,8 @@ int job_ensure_tmp_dir(struct job *j, struct errinfo *ei)
 
 static bool progress_on(const struct job *j)
 {
+    if (dist_rank() != 0)
+        return false;
     if (j->o->progress == 1)
         return true;
     if (j->o->progress == 0)
@@ -420,6 +434,71 @@ static void on_signal(int sig)
     atomic_store(&j->cancel, 1);
 }
 
+/* -log: per-worker text logs (B §6.7) go to a local directory. */
+int job_open_log_dir(struct job *j)
+{
+    const struct options *o = j->o;
+    struct errinfo ei = {0};
+    struct be_fs *fs = NULL;
+    char *p = NULL;
+    if (!o->log_dir)
+        return EXIT_OK;
+    if (backend_open_uri(o->log_dir, &j->cfg, &fs, &p, &ei) || strcmp(fs->ops->name, "local") ||
+        fs->ops->mkdirs(fs, p, 0777, &ei)) {
+        job_fail(j, EXIT_FAIL, "cannot use -log dir '%s': %s", o->log_dir,
+                 ei.msg[0] ? ei.msg : "only local directories are supported");
+        backend_close(fs);
+        free(p);
+        return EXIT_FAIL;
+    }
+    backend_close(fs);
+    j->log_dir = p;
+    return EXIT_OK;
+}
+
+/* After the sources are resolved: what only the producer (rank 0 of an MPI
+ * run, or the one process) does before copying: the work paths, -log, stray
+ * temps, the listing and plan. */
+static int job_setup_rank0(struct job *j)
+{
+    const struct options *o = j->o;
+    int status;
+    if ((o->preserve & (PRESERVE_R | PRESERVE_B | PRESERVE_C)) && !(j->tfs->ops->caps & BE_CAP_BLOCKS)) {
+        char l[8] = "";
+        if (o->preserve & PRESERVE_R) strcat(l, "r");
+        if (o->preserve & PRESERVE_B) strcat(l, "b");
+        if (o->preserve & PRESERVE_C) strcat(l, "c");
+        fprintf(stderr, "distcp: -p%s: not applicable to this store (%s has no replication, block size or checksum type); ignored\n",
+                l, j->tfs->ops->name);
+    }
+    if ((status = setup_work(j)) || (status = jobrec_saved_work(j)))
+        goto out;
+    if ((status = job_open_log_dir(j)))
+        goto out;
+    commit_clean_stray(j);
+    bool resuming = jobrec_resuming(j);
+    if (resuming)
+        status = jobrec_load_plan(j);
+    else if (!(status = listing_build(j)))
+        status = jobrec_save_plan(j);
+    if (status)
+        goto out;
+    if (o->atomic && !o->dry_run && !resuming) {
+        /* the WIP dir exists from the start so that an empty copy commits too */
+        struct errinfo ei = {0};
+        bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR;
+        if (!single_file && j->tfs->ops->mkdirs(j->tfs, j->work, 0777, &ei)) {
+            job_fail(j, EXIT_FAIL, "cannot create the work dir for -atomic: %s", ei.msg);
+            status = EXIT_FAIL;
+            goto out;
+        }
+    }
+    /* a resumed job's target holds what earlier runs wrote: look before writing */
+    j->fresh_target = !o->dry_run && (o->atomic || !j->target_exists) && !resuming;
+out:
+    return status;
+}
+
 int job_run(struct options *o)
 {
     struct job jb;
@@ -427,6 +506,7 @@ int job_run(struct options *o)
     int status = EXIT_OK;
     struct progress prog = {0};
     bool prog_started = false;
+    bool shared = false;
     memset(j, 0, sizeof *j);
     j->o = o;
     j->t_start = now_seconds();
@@ -462,14 +542,14 @@ int job_run(struct options *o)
     clean_stale_workdirs(tmpd);
     snprintf(j->workdir, sizeof j->workdir, "%s/distcp-meta-%d-XXXXXX", tmpd, (int)getpid());
     if (!mkdtemp(j->workdir)) {
-        fprintf(stderr, "distcp: cannot create the private work area '%s': %s\n", j->workdir, strerror(errno));
+        job_fail(j, EXIT_FAIL, "cannot create the private work area '%s': %s", j->workdir, strerror(errno));
         j->workdir[0] = 0;
         status = EXIT_FAIL;
         goto out;
     }
     if (o->dry_run && !o->json)
         j->dry_out = stdout;
-    if ((status = jobrec_start(j)))
+    if (dist_rank() == 0 && (status = jobrec_start(j)))
         goto out;
     if ((status = setup_filters(j)))
         goto out;
@@ -482,58 +562,20 @@ int job_run(struct options *o)
     }
     if ((status = listing_prepare(j)))
         goto out;
-    if ((o->preserve & (PRESERVE_R | PRESERVE_B | PRESERVE_C)) && !(j->tfs->ops->caps & BE_CAP_BLOCKS)) {
-        char l[8] = "";
-        if (o->preserve & PRESERVE_R) strcat(l, "r");
-        if (o->preserve & PRESERVE_B) strcat(l, "b");
-        if (o->preserve & PRESERVE_C) strcat(l, "c");
-        fprintf(stderr, "distcp: -p%s: not applicable to this store (%s has no replication, block size or checksum type); ignored\n",
-                l, j->tfs->ops->name);
-    }
-    if ((status = setup_work(j)) || (status = jobrec_saved_work(j)))
+    /* MPI ranks other than 0 only execute batches: they take the plan's
+     * state from rank 0 in share() below */
+    if (dist_rank() == 0 && (status = job_setup_rank0(j)))
         goto out;
-    /* -log: per-worker text logs (B §6.7) */
-    if (o->log_dir) {
-        struct errinfo ei = {0};
-        struct be_fs *fs = NULL;
-        char *p = NULL;
-        if (backend_open_uri(o->log_dir, &j->cfg, &fs, &p, &ei) || strcmp(fs->ops->name, "local") ||
-            fs->ops->mkdirs(fs, p, 0777, &ei)) {
-            job_fail(j, EXIT_FAIL, "cannot use -log dir '%s': %s", o->log_dir,
-                     ei.msg[0] ? ei.msg : "only local directories are supported");
-            backend_close(fs);
-            free(p);
-            status = EXIT_FAIL;
+    if (job_dist) {
+        shared = true;
+        if ((status = job_dist->share(job_dist, j, status)))
             goto out;
-        }
-        backend_close(fs);
-        j->log_dir = p;
     }
-    commit_clean_stray(j);
-    bool resuming = jobrec_resuming(j);
-    if (resuming)
-        status = jobrec_load_plan(j);
-    else if (!(status = listing_build(j)))
-        status = jobrec_save_plan(j);
-    if (status)
-        goto out;
-    if (o->atomic && !o->dry_run && !resuming) {
-        /* the WIP dir exists from the start so that an empty copy commits too */
-        struct errinfo ei = {0};
-        bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR;
-        if (!single_file && j->tfs->ops->mkdirs(j->tfs, j->work, 0777, &ei)) {
-            job_fail(j, EXIT_FAIL, "cannot create the work dir for -atomic: %s", ei.msg);
-            status = EXIT_FAIL;
-            goto out;
-        }
-    }
-    /* a resumed job's target holds what earlier runs wrote: look before writing */
-    j->fresh_target = !o->dry_run && (o->atomic || !j->target_exists) && !resuming;
     atomic_store(&j->phase, PHASE_COPYING);
     jobrec_phase(j, PHASE_COPYING);
     if ((status = copy_run(j)))
         goto out;
-    if (jobrec_cancelled(j))
+    if (jobrec_cancelled(j) || dist_rank() != 0)
         goto out;
     atomic_store(&j->phase, PHASE_COMMITTING);
     jobrec_phase(j, PHASE_COMMITTING);
@@ -542,6 +584,12 @@ int job_run(struct options *o)
 out:
     if (!status)
         status = j->first_exit;
+    if (job_dist) {
+        /* every rank reaches both collectives, whatever failed before */
+        if (!shared)
+            status = job_dist->share(job_dist, j, status ? status : EXIT_FAIL);
+        status = job_dist->end(job_dist, j, status);
+    }
     if (jobrec_cancelled(j)) {
         /* stopped on request: nothing half-written stays visible (temp
          * writers were aborted); the job can be resumed */
@@ -557,7 +605,8 @@ out:
         pthread_join(prog.th, NULL);
         progress_print(j, true);
     }
-    summary(j, status, now_seconds() - j->t_start);
+    if (dist_rank() == 0)
+        summary(j, status, now_seconds() - j->t_start);
     jobrec_end(j, status);
     if (j->workdir[0])
         remove_tree_local(j->workdir);

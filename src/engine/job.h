@@ -133,5 +133,7 @@ int job_path(const char *root, const struct entry *e, char *buf, size_t n);
 int job_src_path(const struct job *j, const struct entry *e, char *buf, size_t n);
 /* Make sure the temp dir exists (created on first use). */
 int job_ensure_tmp_dir(struct job *j, struct errinfo *ei);
+/* -log DIR: create it and set j->log_dir (no-op without -log). */
+int job_open_log_dir(struct job *j);
 
 #endif

@@ -27,9 +27,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 S3RVER_JS = os.path.join(HERE, "node_modules", "s3rver", "bin", "s3rver.js")
 
 
-def free_port():
+def free_port(address="127.0.0.1"):
     s = socket.socket()
-    s.bind(("127.0.0.1", 0))
+    s.bind((address, 0))
     p = s.getsockname()[1]
     s.close()
     return p
@@ -74,7 +74,7 @@ def _sign(method, url_path, host, key, secret, region="us-east-1", query=""):
 
 def request(info, method, path):
     """A signed bodiless request to the server; returns the HTTP status."""
-    host = "127.0.0.1:%d" % info["port"]
+    host = "%s:%d" % (info.get("address", "127.0.0.1"), info["port"])
     req = urllib.request.Request("http://%s%s" % (host, path), method=method,
                                  headers=_sign(method, path, host, info["key"],
                                                info["secret"]))
@@ -86,32 +86,35 @@ def request(info, method, path):
         return e.code
 
 
-def spawn(kind, state_dir, bucket="distcp-test", max_seconds=None):
-    port = free_port()
+def spawn(kind, state_dir, bucket="distcp-test", max_seconds=None, address="127.0.0.1"):
+    """`address`: where to listen; 127.0.0.1 unless a test runs the server
+    inside a network namespace of its own (tests/mpi)."""
+    port = free_port(address)
     os.makedirs(state_dir, exist_ok=True)
     log = open(os.path.join(state_dir, "server.log"), "wb")
     if kind == "s3rver":
         data = os.path.join(state_dir, "data")
         os.makedirs(data, exist_ok=True)
-        cmd = ["node", "--openssl-legacy-provider", S3RVER_JS, "-d", data, "-a", "127.0.0.1",
+        cmd = ["node", "--openssl-legacy-provider", S3RVER_JS, "-d", data, "-a", address,
                "-p", str(port), "--silent", "--service-endpoint", "localhost"]
         key = secret = "S3RVER"
     elif kind == "moto":
-        cmd = [shutil.which("moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+        cmd = [shutil.which("moto_server"), "-H", address, "-p", str(port)]
         key = secret = "test"
     else:
         raise ValueError(kind)
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
     log.close()
-    info = {"kind": kind, "port": port, "endpoint": "http://127.0.0.1:%d" % port,
-            "bucket": bucket, "key": key, "secret": secret, "state": state_dir}
+    info = {"kind": kind, "port": port, "endpoint": "http://%s:%d" % (address, port),
+            "bucket": bucket, "key": key, "secret": secret, "state": state_dir,
+            "address": address}
     deadline = time.time() + 30
     while True:
         if proc.poll() is not None:
             raise RuntimeError("%s exited: see %s/server.log" % (kind, state_dir))
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((address, port), timeout=0.5).close()
             if request(info, "GET", "/") in (200, 403):
                 break
         except OSError:

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+"""mpi_scaling.py - how the MPI mode scales: a small-file and a large-file copy
+with the threaded run and with `mpirun -np N` for N = 1, 2, 4 on this machine
+(oversubscribed; TCP/shared memory on lo). Not part of the test suite.
+
+For every workload and layout: one untimed warm-up, then --runs timed runs
+(the target removed before each, `distcp ... && sync` timed), the result
+checked against the source (`diff -rq`), the median reported with files/s,
+MB/s and the ratio to the threaded run measured in the same invocation.
+-m is the same job-wide cap in every layout (--maps), so the layouts differ
+only in how workers are spread over processes.
+
+Workloads (deterministic):
+  small  --small-files files of 1-16 KiB in 100-file directories
+  large  --large-files files of --large-mib MiB of incompressible data
+
+Put --dir on a journaled file system (bench/benchfs.sh up DIR): `/` on the
+project's VMs is ext4 without a journal, where file creation collapses for
+minutes after a large delete and every "delete the target, copy again" run
+measures that instead.
+
+  bench/mpi_scaling.py --dir /mnt/bench [--runs 3] [--small-files 20000]
+                       [--large-files 4] [--large-mib 256] [--maps 8]
+                       [--distcp build/distcp]
+"""
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MPI_ENV = {
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+    "OMPI_MCA_btl": "self,vader,tcp",
+    "OMPI_MCA_btl_tcp_if_include": "lo",
+    "OMPI_MCA_oob_tcp_if_include": "lo",
+}
+
+
+def gen_small(root, n):
+    rnd = random.Random(7)
+    for i in range(n):
+        d = os.path.join(root, "d%04d" % (i // 100))
+        if i % 100 == 0:
+            os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "f%05d" % i), "wb") as f:
+            f.write(rnd.randbytes(rnd.randint(1024, 16384)))
+
+
+def gen_large(root, n, mib):
+    os.makedirs(root, exist_ok=True)
+    rnd = random.Random(11)
+    block = rnd.randbytes(1 << 20)
+    for i in range(n):
+        with open(os.path.join(root, "big%02d" % i), "wb") as f:
+            for k in range(mib):
+                # vary each MiB so nothing dedups or compresses
+                f.write(k.to_bytes(8, "little") + block[8:])
+
+
+def tree_size(root):
+    files = total = 0
+    for dp, _, fs in os.walk(root):
+        for n in fs:
+            files += 1
+            total += os.path.getsize(os.path.join(dp, n))
+    return files, total
+
+
+def one_run(cmd, dst, env):
+    shutil.rmtree(dst, ignore_errors=True)
+    subprocess.run(["sync"], check=True)
+    t0 = time.monotonic()
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    subprocess.run(["sync"], check=True)
+    dt = time.monotonic() - t0
+    if p.returncode != 0:
+        sys.exit("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+    return dt
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--small-files", type=int, default=20000)
+    ap.add_argument("--large-files", type=int, default=4)
+    ap.add_argument("--large-mib", type=int, default=256)
+    ap.add_argument("--maps", type=int, default=8)
+    ap.add_argument("--ranks", default="1,2,4")
+    ap.add_argument("--distcp", default=os.path.join(ROOT, "build", "distcp"))
+    a = ap.parse_args()
+    mpirun = shutil.which("mpirun")
+    if not mpirun:
+        sys.exit("mpirun not found (scripts/setup.sh installs openmpi-bin)")
+    env = dict(os.environ, **MPI_ENV)
+    env.pop("DISTCP_PROGRESS", None)
+    work = os.path.abspath(a.dir)
+    srcs = {"small": os.path.join(work, "src-small"), "large": os.path.join(work, "src-large")}
+    if not os.path.isdir(srcs["small"]):
+        gen_small(srcs["small"], a.small_files)
+    if not os.path.isdir(srcs["large"]):
+        gen_large(srcs["large"], a.large_files, a.large_mib)
+    layouts = [("threaded", [a.distcp])]
+    for n in a.ranks.split(","):
+        layouts.append(("mpi -np %s" % n, [mpirun, "-np", n, a.distcp]))
+    print("| workload | layout | median s | files/s | MB/s | vs threaded |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for wl, src in srcs.items():
+        files, size = tree_size(src)
+        dst = os.path.join(work, "dst")
+        base = None
+        for name, pre in layouts:
+            cmd = [*pre, "-m", str(a.maps), src, dst]
+            one_run(cmd, dst, env)                       # warm-up
+            p = subprocess.run(["diff", "-rq", src, dst], capture_output=True, text=True)
+            if p.returncode != 0:
+                sys.exit("result differs from the source (%s): %s" % (name, p.stdout[:2000]))
+            times = [one_run(cmd, dst, env) for _ in range(a.runs)]
+            med = statistics.median(times)
+            base = base or med
+            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx |" % (
+                wl, name, med, files / med, size / med / 1e6, base / med), flush=True)
+        shutil.rmtree(dst, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
