@@ -11,6 +11,7 @@ PKGS=(
   libcurl4-openssl-dev libjansson-dev    # webhdfs backend (HTTP, JSON)
   libexpat1-dev                          # s3 backend (XML)
   acl attr rsync strace xfsprogs e2fsprogs # tools the tests use to check results
+  awscli                                 # S3 interop tests (/usr/bin/aws reads what distcp wrote)
 )
 # the S3 test server (s3rver, tests/s3) runs on Node.js: any node and npm on
 # PATH will do (NodeSource's nodejs package brings npm itself)

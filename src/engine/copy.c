@@ -14,11 +14,16 @@
  * failure fails the job and stops dispatching new work. Transient errors are
  * retried up to 3 attempts with randomised exponential back-off (B §6.5).
  *
+ * SIGINT/SIGTERM during the copy phase stop it cleanly: no new work, data
+ * loops end with ERR_CANCELLED, so writers are aborted (temp files removed,
+ * multipart uploads aborted); a second signal kills at once.
+ *
  * Threading: one struct wctx per worker; counters are atomics in the job. */
 #include "engine/copy.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +64,25 @@ struct copyrun {
 };
 
 /* ------------------------------------------------------------ helpers */
+
+/* The signal that interrupted the copy phase, 0 while none did. */
+static volatile sig_atomic_t copy_signal;
+
+static void on_copy_signal(int sig)
+{
+    if (copy_signal) {           /* the second one: die as before */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    copy_signal = sig;
+}
+
+static int interrupted(struct errinfo *ei)
+{
+    return err_setx(ei, ERR_CANCELLED, "interrupted by %s: the file was not written",
+                    copy_signal == SIGINT ? "SIGINT" : "SIGTERM");
+}
 
 static void wlog(struct wctx *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void wlog(struct wctx *w, const char *fmt, ...)
@@ -268,6 +292,11 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
     }
     bool at_eof = false;
     while (done < len) {
+        if (copy_signal) {
+            *readside = false;
+            rc = interrupted(ei);
+            goto out;
+        }
         size_t want = w->bufsize;
         bool last = len - done < want;
         if (last)
@@ -519,7 +548,7 @@ static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
         for (int attempt = 0; attempt < 3; attempt++) {
             err_clear(&ei);
             rc = copy_range_data(w, &x, b->wr, off, len, false, &crc, &crc_ok, &readside, &ei);
-            if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+            if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || copy_signal)
                 break;
             backoff(b->r, attempt);
         }
@@ -856,6 +885,8 @@ static void process_entry(struct wctx *w, const struct entry *e)
     int rc;
     if (atomic_load(&j->cancel))
         return;
+    if (copy_signal)
+        return;          /* copy_run reports it */
     if (job_src_path(j, e, w->src, sizeof w->src) || job_path(j->work, e, w->dst, sizeof w->dst)) {
         job_fail(j, EXIT_FAIL, "path too long below '%s'", j->work);
         return;
@@ -946,7 +977,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
             rc = append_tail(w, &x, e, ts.size, &readside, &ei);
         else
             rc = copy_whole(w, &x, e, &readside, &ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || copy_signal)
             break;
         backoff(r, attempt);
         if (act == ACT_APPEND) {
@@ -1030,8 +1061,11 @@ int copy_run(struct job *j)
 {
     struct copyrun r;
     struct errinfo ei = {0};
+    struct sigaction sa, old_int, old_term;
+    bool handlers = false;
     int status = EXIT_OK;
     memset(&r, 0, sizeof r);
+    memset(&sa, 0, sizeof sa);
     if ((status = dynamic_check(j)))
         return status;
     r.j = j;
@@ -1078,6 +1112,12 @@ int copy_run(struct job *j)
             }
         }
     }
+    copy_signal = 0;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_copy_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    handlers = true;
     if (r.q->ops->start(r.q, r.n, exec_batch, &r)) {
         job_fail(j, EXIT_FAIL, "cannot start copy workers");
         status = EXIT_FAIL;
@@ -1095,7 +1135,7 @@ int copy_run(struct job *j)
             const struct entry *e;
             int err = 0;
             const size_t bcap = 256 * (sizeof(struct entry) + sizeof(struct tstat) + 128);
-            while (!atomic_load(&j->cancel) && (e = plan_iter_next(it, &err))) {
+            while (!atomic_load(&j->cancel) && !copy_signal && (e = plan_iter_next(it, &err))) {
                 struct tstat t;
                 int have = jn ? join_step(jn, e, &t) : 0;
                 if (have < 0)
@@ -1126,10 +1166,16 @@ int copy_run(struct job *j)
         join_free(jn);
     }
     r.q->ops->finish(r.q);
+    if (copy_signal)
+        job_fail(j, EXIT_FAIL, "copy interrupted by %s", copy_signal == SIGINT ? "SIGINT" : "SIGTERM");
     status = j->first_exit;
 out:
     if (r.q)
         r.q->ops->free(r.q);
+    if (handlers) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
     for (int i = 0; r.w && i < r.n; i++) {
         free(r.w[i].buf);
         if (r.w[i].log)

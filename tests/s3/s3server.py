@@ -86,8 +86,9 @@ def request(info, method, path):
         return e.code
 
 
-def spawn(kind, state_dir, bucket="distcp-test", max_seconds=None):
-    port = free_port()
+def spawn(kind, state_dir, bucket="distcp-test", max_seconds=None, port=None):
+    """port: a given one (to restart a server on its old data), else a free one."""
+    port = port or free_port()
     os.makedirs(state_dir, exist_ok=True)
     log = open(os.path.join(state_dir, "server.log"), "wb")
     if kind == "s3rver":

@@ -13,9 +13,9 @@
  * Configuration (-D or environment): fs.s3a.endpoint / AWS_ENDPOINT_URL_S3 /
  * AWS_ENDPOINT_URL; fs.s3a.path.style.access (default true for an IP or
  * localhost endpoint); fs.s3a.endpoint.region / AWS_REGION /
- * AWS_DEFAULT_REGION (default us-east-1); fs.s3a.access.key,
- * fs.s3a.secret.key, fs.s3a.session.token / AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; fs.s3a.connection.ssl.enabled
+ * AWS_DEFAULT_REGION / the profile's region (default us-east-1);
+ * credentials as s3_cred.c orders them (-D fs.s3a.access.key..., AWS_*
+ * variables, ~/.aws profiles); fs.s3a.connection.ssl.enabled
  * (scheme for an endpoint without one); fs.s3a.ssl.verify=false (no TLS
  * verification, warned). Secrets never enter a message.
  *
@@ -46,20 +46,28 @@ char *s3_key_of(const char *path)
 
 /* Requests ------------------------------------------------------------------ */
 
+/* 500/502/503/504 (503 SlowDown), 408, 429 and RequestTimeout are
+ * transient; other answers are final (501 NotImplemented included). */
 static bool retryable(const struct http_xresp *r)
 {
-    if (r->status >= 500 || r->status == 408 || r->status == 429)
+    if ((r->status >= 500 && r->status != 501) || r->status == 408 || r->status == 429)
         return true;
     if (r->status == 400 && r->body && strstr(r->body, "<Code>RequestTimeout</Code>"))
         return true;
     return false;
 }
 
+/* Exponential backoff from DISTCP_S3_RETRY_BASE_MS (100) with jitter; a
+ * Retry-After of up to 60 s is honoured instead. */
 static void backoff(int attempt, const struct http_xresp *r)
 {
-    long ms = 100L << attempt;
+    const char *b = getenv("DISTCP_S3_RETRY_BASE_MS");
+    long base = b && *b ? atol(b) : 100;
+    if (base < 0 || base > 60000)
+        base = 100;
+    long ms = base << attempt;
     char *ra = r ? http_xresp_header(r, "Retry-After") : NULL;
-    if (ra && atol(ra) > 0 && atol(ra) < 60)
+    if (ra && atol(ra) > 0 && atol(ra) <= 60)
         ms = atol(ra) * 1000L;
     free(ra);
     ms += rand() % (ms / 2 + 1);
@@ -428,7 +436,8 @@ static int s3_list(struct be_fs *f, const char *path, be_list_cb cb, void *arg,
             } else {
                 if (nl == 0)
                     continue;        /* the directory's own marker */
-                file_stat(&st, it->size, it->mtime_ns);
+                /* whole seconds, as HEAD's Last-Modified says */
+                file_stat(&st, it->size, it->mtime_ns - it->mtime_ns % 1000000000LL);
             }
             char *nm = strndup(name, nl);
             if (!nm) {
@@ -873,6 +882,36 @@ out:
     return rc;
 }
 
+/* distcp's digest as recorded with the object, its m= field set to the
+ * object's Last-Modified: an object is immutable (any rewrite replaces its
+ * metadata), so a digest stored with it describes exactly its bytes. Without
+ * one, a full-object x-amz-checksum-crc32c (not a composite "...-N") is
+ * turned into the same form. NULL when there is neither. */
+static char *digest_of(const struct http_xresp *r, const struct be_stat *st)
+{
+    char *v = http_xresp_header(r, S3_META_PREFIX "digest"), *out = NULL;
+    if (v) {
+        char *m = strstr(v, ";m=");
+        if (!m)
+            return v;
+        if (asprintf(&out, "%.*s;m=%lld", (int)(m - v), v, (long long)st->mtime_ns) < 0)
+            out = NULL;
+        free(v);
+        return out;
+    }
+    v = http_xresp_header(r, "x-amz-checksum-crc32c");
+    if (v && !strchr(v, '-')) {
+        unsigned char raw[8];
+        size_t n = s3_base64_decode(v, raw, sizeof raw);
+        if (n == 4 &&
+            asprintf(&out, "crc32c:%02x%02x%02x%02x;s=%llu;m=%lld", raw[0], raw[1], raw[2],
+                     raw[3], (unsigned long long)st->size, (long long)st->mtime_ns) < 0)
+            out = NULL;
+    }
+    free(v);
+    return out;
+}
+
 static int s3_getmeta(struct be_fs *f, const char *path, const char *key, char **value,
                       struct errinfo *ei)
 {
@@ -886,9 +925,27 @@ static int s3_getmeta(struct be_fs *f, const char *path, const char *key, char *
         rc = err_setx(ei, ERR_NOMEM, "cannot read metadata of '%s': out of memory", path);
         goto out;
     }
-    if ((rc = s3_head(fs, path, k, &r, ei)))
+    if (!*k) {
+        rc = err_setx(ei, ERR_NOT_FOUND, "'%s' has no metadata '%s'", path, key);
         goto out;
-    *value = http_xresp_header(&r, h);
+    }
+    const char *hdr[] = { "x-amz-checksum-mode: ENABLED" };
+    struct s3_call c = { .method = "HEAD", .key = k, .headers = hdr, .nheaders = 1,
+                         .what = path };
+    if ((rc = s3_do(fs, &c, &r, ei)))
+        goto out;
+    if (r.status != 200) {
+        rc = r.status == 404 ? err_set(ei, ERR_NOT_FOUND, "cannot access '%s'", path)
+                             : s3_error(fs, &r, "access", path, ei);
+        goto out;
+    }
+    if (!strcmp(key, "digest")) {
+        struct be_stat st;
+        stat_from_head(&r, &st);
+        *value = digest_of(&r, &st);
+    } else {
+        *value = http_xresp_header(&r, h);
+    }
     if (!*value)
         rc = err_setx(ei, ERR_NOT_FOUND, "'%s' has no metadata '%s'", path, key);
 out:
@@ -973,22 +1030,10 @@ static int s3_open(const char *scheme, const char *authority, const struct be_co
                       authority);
         goto out;
     }
-    const char *region = cfg_or_env(cfg, "fs.s3a.endpoint.region", "AWS_REGION",
-                                    "AWS_DEFAULT_REGION");
-    if (!(fs->region = strdup(region ? region : "us-east-1")))
-        goto nomem;
-    const char *akid = cfg_or_env(cfg, "fs.s3a.access.key", "AWS_ACCESS_KEY_ID", NULL);
-    const char *secret = cfg_or_env(cfg, "fs.s3a.secret.key", "AWS_SECRET_ACCESS_KEY", NULL);
-    const char *token = cfg_or_env(cfg, "fs.s3a.session.token", "AWS_SESSION_TOKEN", NULL);
-    if (!akid || !secret) {
-        rc = err_setx(ei, ERR_AUTH, "cannot open '%s://%s': no credentials (set "
-                      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or -D fs.s3a.access.key "
-                      "and -D fs.s3a.secret.key)", scheme, authority);
+    char what0[300];
+    snprintf(what0, sizeof what0, "%s://%s", scheme, authority);
+    if ((rc = s3_cred_resolve(cfg, what0, &fs->cred, &fs->region, ei)))
         goto out;
-    }
-    if (!(fs->cred.akid = strdup(akid)) || !(fs->cred.secret = strdup(secret)) ||
-        (token && !(fs->cred.token = strdup(token))))
-        goto nomem;
     const char *endpoint = cfg_or_env(cfg, "fs.s3a.endpoint", "AWS_ENDPOINT_URL_S3",
                                       "AWS_ENDPOINT_URL");
     const char *ssl = cfg_or_env(cfg, "fs.s3a.connection.ssl.enabled", NULL, NULL);
@@ -1087,7 +1132,7 @@ out:
 const struct backend_ops backend_s3 = {
     .name = "s3",
     .mtime_gran_ns = 1000000000LL /* Last-Modified: whole seconds */,
-    .caps = BE_CAP_EMPTY_DIRS,
+    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_PARALLEL_WRITE,
     .open = s3_open,
     .close = s3_close,
     .stat = s3_stat,
