@@ -476,3 +476,75 @@ def test_parallel_part_failure_aborts(server, tmp_path, proxy):
     if info["kind"] == "moto" and os.path.exists(AWS):
         objs, ups = upload_state(info, tmp_path)
         assert not [u for u in ups if "parfail" in u], ups
+
+
+# ---------------------------------------------------------------- -update with digests
+
+def restamp(path, delta_s):
+    """Move a local file's mtime by delta_s and re-validate distcp's digest xattr for the
+    new mtime (as if distcp had written it then): only the digest can tell now."""
+    v = os.getxattr(path, "user.distcp.digest").decode()
+    st = os.stat(path)
+    t = st.st_mtime_ns + delta_s * 10**9
+    os.utime(path, ns=(t, t))
+    head = v.split(";m=")[0]
+    os.setxattr(path, "user.distcp.digest", ("%s;m=%d" % (head, os.stat(path).st_mtime_ns)).encode())
+
+
+def test_update_uses_recorded_digests(server, tmp_path):
+    """Part A 4 on S3: distcp records its CRC32C digest as x-amz-meta-distcp-digest; -update
+    compares it with the local copy's digest when sizes are equal, against what the
+    mtime rule alone would say (both directions of the rule are forced here)."""
+    info = server
+    src = make_tree(str(tmp_path / "src"), {"same": "A" * 5000, "changed": "B" * 5000,
+                                            "multi.bin": 9 * 1024 * 1024})
+    run(src, s3(info, "/dig"), check=0, env=info["env"])
+    if os.path.exists(AWS):
+        p = aws(info, tmp_path, "s3api", "head-object", "--bucket", info["bucket"], "--key",
+                "dig/same")
+        meta = json.loads(p.stdout)["Metadata"]
+        assert meta.get("distcp-digest", "").startswith("crc32c:"), meta
+        p = aws(info, tmp_path, "s3api", "head-object", "--bucket", info["bucket"], "--key",
+                "dig/multi.bin")
+        assert json.loads(p.stdout)["Metadata"].get("distcp-digest", "").startswith("crc32c:")
+    back = tmp_path / "back"
+    run(s3(info, "/dig"), str(back), check=0, env=info["env"])
+    # the S3 copy of "changed" gets new bytes of the same size (distcp writes them, so
+    # it carries their digest)
+    src2 = make_tree(str(tmp_path / "src2"), {"changed": "C" * 5000})
+    run("-overwrite", str(tmp_path / "src2" / "changed"), s3(info, "/dig/changed"), check=0,
+        env=info["env"])
+    # local copies: "changed" looks newer than its source (mtime rule: skip), "same" and
+    # "multi.bin" look older (mtime rule: copy)
+    restamp(str(back / "changed"), 3600)
+    restamp(str(back / "same"), -3600)
+    restamp(str(back / "multi.bin"), -3600)
+    p = run("-update", s3(info, "/dig"), str(back), check=0, env=info["env"])
+    c = counters(p)
+    assert c["Files Copied"] == 1 and c["Files Skipped"] == 2, p.err
+    assert (back / "changed").read_text() == "C" * 5000
+    assert (back / "same").read_text() == "A" * 5000
+
+
+@need_aws
+def test_update_uses_checksum_crc32c_header(server, tmp_path):
+    """An object uploaded by another client with a CRC32C checksum (x-amz-checksum-crc32c)
+    is compared by that checksum in -update."""
+    info = server
+    if info["kind"] != "moto":
+        pytest.skip("s3rver keeps no checksum headers (moto_server does)")
+    body = tmp_path / "body"
+    body.write_text("X" * 5000)
+    aws(info, tmp_path, "s3api", "put-object", "--bucket", info["bucket"], "--key", "ck/f",
+        "--body", str(body), "--checksum-algorithm", "CRC32C")
+    aws(info, tmp_path, "s3api", "put-object", "--bucket", info["bucket"], "--key", "ck/g",
+        "--body", str(body), "--checksum-algorithm", "CRC32C")
+    other = make_tree(str(tmp_path / "other"), {"f": "Y" * 5000, "g": "X" * 5000})
+    back = tmp_path / "back"
+    run(other, str(back), check=0)          # local copies with distcp's digest
+    restamp(str(back / "f"), 3600)          # newer: the mtime rule alone would skip
+    restamp(str(back / "g"), -3600)         # older: the mtime rule alone would copy
+    p = run("-update", s3(info, "/ck"), str(back), check=0, env=info["env"])
+    c = counters(p)
+    assert c["Files Copied"] == 1 and c["Files Skipped"] == 1, p.err
+    assert (back / "f").read_text() == "X" * 5000
