@@ -370,6 +370,7 @@ static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, stru
     co.tmp_dir = j->tmp_dir;
     co.tmp_tag = tag;
     co.size_hint = x->size;
+    co.type_checked = true;   /* process_entry refused type conflicts */
     if (want_fail(x->r->fail_write, x->dst))
         return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))

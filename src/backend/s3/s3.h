@@ -43,6 +43,7 @@ struct s3_call {
     size_t blen;
     void *dst;            /* body destination (ranged GET), or NULL */
     size_t dstcap;
+    bool dst_truncate;    /* a longer body is cut at dstcap (http_xreq.dst_truncate) */
     const char *what;     /* the path for messages */
 };
 

@@ -349,7 +349,7 @@ int s3_create(struct be_fs *f, const char *path, const struct be_create_opts *op
         rc = err_set(ei, ERR_IS_DIR, "cannot create '%s'", path);
         goto out;
     }
-    if ((rc = s3_dir_probe(fs, path, w->key, &dir, NULL, ei)))
+    if (!(opts && opts->type_checked) && (rc = s3_dir_probe(fs, path, w->key, &dir, NULL, ei)))
         goto out;
     if (dir) {
         rc = err_set(ei, ERR_IS_DIR, "cannot create '%s'", path);
