@@ -15,6 +15,7 @@ PKGS=(
   krb5-kdc krb5-admin-server krb5-user python3-gssapi # WebHDFS Kerberos tests (throw-away KDC)
   openmpi-bin libopenmpi-dev             # MPI mode (mpirun, mpicc) and its tests
   iproute2 util-linux                    # MPI multi-host test: network namespaces (ip, unshare)
+  awscli                                 # S3 interop tests (/usr/bin/aws reads what distcp wrote)
 )
 # the S3 test server (s3rver, tests/s3) runs on Node.js: any node and npm on
 # PATH will do (NodeSource's nodejs package brings npm itself)

@@ -107,6 +107,8 @@ struct be_create_opts {
     uint64_t size_hint;     /* expected final size (preallocation, multipart sizing), 0 = unknown */
     uint64_t blocksize;     /* for stores with blocks, 0 = default */
     uint16_t replication;   /* for stores with blocks, 0 = default */
+    bool type_checked;      /* the caller made sure no directory stands at the path:
+                             * create need not look (saves a request on object stores) */
 };
 
 struct be_fs;     /* one opened store; backend-private layout after the common head */

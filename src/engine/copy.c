@@ -14,6 +14,10 @@
  * failure fails the job and stops dispatching new work. Transient errors are
  * retried up to 3 attempts with randomised exponential back-off (B §6.5).
  *
+ * A cancel (SIGINT/SIGTERM or `distcp job cancel`, job.c sets user_cancel)
+ * stops it cleanly: no new work, data loops end with ERR_CANCELLED, so
+ * writers are aborted (temp files removed, multipart uploads aborted).
+ *
  * Threading: one struct wctx per worker; counters are atomics in the job. */
 #include "engine/copy.h"
 #include "jobs/jobrec.h"
@@ -357,6 +361,7 @@ static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, stru
     co.size_hint = x->size;
     co.blocksize = x->blocksize;
     co.replication = x->replication;
+    co.type_checked = true;   /* process_entry refused type conflicts */
     if (want_fail(x->r->fail_write, x->dst))
         return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
@@ -549,7 +554,7 @@ static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
         for (int attempt = 0; attempt < 3; attempt++) {
             err_clear(&ei);
             rc = copy_range_data(w, &x, b->wr, off, len, false, &crc, &crc_ok, &readside, &ei);
-            if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+            if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&w->j->user_cancel))
                 break;
             backoff(b->r, attempt);
         }
@@ -1022,7 +1027,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
             rc = append_tail(w, &x, e, ts.size, &readside, &ei);
         else
             rc = copy_whole(w, &x, e, &readside, &ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&w->j->user_cancel))
             break;
         backoff(r, attempt);
         if (act == ACT_APPEND) {

@@ -135,9 +135,10 @@ static void *worker_main(void *arg)
                 pthread_cond_broadcast(&q->cond_work);
             continue;
         }
-        /* leave only when nothing can come any more: closed, and no worker
-         * busy (a busy one may still post help tasks) */
-        if (q->closed && q->busy == 0)
+        /* leave only when nothing can come any more: closed, no worker
+         * busy (a busy one may still post help tasks) and no batch queued
+         * for another worker (that one will be busy and may post help) */
+        if (q->closed && q->busy == 0 && q->queued == 0)
             break;
         pthread_cond_wait(&q->cond_work, &q->lock);
     }

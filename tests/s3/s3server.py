@@ -86,10 +86,11 @@ def request(info, method, path):
         return e.code
 
 
-def spawn(kind, state_dir, bucket="distcp-test", max_seconds=None, address="127.0.0.1"):
+def spawn(kind, state_dir, bucket="distcp-test", max_seconds=None, address="127.0.0.1", port=None):
     """`address`: where to listen; 127.0.0.1 unless a test runs the server
-    inside a network namespace of its own (tests/mpi)."""
-    port = free_port(address)
+    inside a network namespace of its own (tests/mpi). `port`: a given one
+    (to restart a server on its old data), else a free one."""
+    port = port or free_port(address)
     os.makedirs(state_dir, exist_ok=True)
     log = open(os.path.join(state_dir, "server.log"), "wb")
     if kind == "s3rver":

@@ -285,6 +285,7 @@ struct xsink {
     char *dst;
     size_t dlen, dcap;
     bool over;
+    bool truncate;        /* dst_truncate: over the cap ends the transfer, not an error */
 };
 
 static size_t on_xbody(char *p, size_t sz, size_t nm, void *arg)
@@ -294,6 +295,10 @@ static size_t on_xbody(char *p, size_t sz, size_t nm, void *arg)
     if (!x->dst)
         return on_body(p, sz, nm, &x->s);
     if (x->dlen + n > x->dcap) {
+        if (x->truncate) {        /* keep what fits; the transfer ends here */
+            memcpy(x->dst + x->dlen, p, x->dcap - x->dlen);
+            x->dlen = x->dcap;
+        }
         x->over = true;
         return 0;
     }
@@ -355,7 +360,8 @@ int http_xrequest(const struct http_xreq *q, struct http_xresp *r, struct errinf
     int rc = ERR_OK;
     CURL *h = NULL;
     struct curl_slist *hdr = NULL;
-    struct xsink xs = { .s = { .max = q->max_body }, .dst = q->dst, .dcap = q->dstcap };
+    struct xsink xs = { .s = { .max = q->max_body }, .dst = q->dst, .dcap = q->dstcap,
+                        .truncate = q->dst && q->dst_truncate };
     struct xhdr xh = {0};
     struct source src = { .p = q->body, .left = q->body ? q->blen : 0 };
     const char *what = q->what ? q->what : q->url;
@@ -411,6 +417,10 @@ int http_xrequest(const struct http_xreq *q, struct http_xresp *r, struct errinf
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, q->method);
     }
     CURLcode cc = curl_easy_perform(h);
+    if (cc == CURLE_WRITE_ERROR && xs.truncate && xs.over) {
+        r->truncated = 1;
+        cc = CURLE_OK;
+    }
     if (cc != CURLE_OK) {
         if (xs.s.over || xs.over)
             rc = err_setx(ei, ERR_LIMIT, "cannot access '%s': response longer than %zu bytes",

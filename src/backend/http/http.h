@@ -69,6 +69,8 @@ struct http_xreq {
     size_t max_body;             /* cap for a body collected in resp->body */
     void *dst;                   /* non-NULL: the body goes here instead (ERR_LIMIT beyond dstcap) */
     size_t dstcap;
+    int dst_truncate;            /* 1: a body longer than dstcap is cut there (resp->truncated,
+                                  * the connection is dropped), not an error */
     struct http_pool *pool;      /* NULL: a fresh connection */
     int insecure;                /* 1: no TLS peer/host verification */
     const char *what;            /* for messages: the path or URI concerned */
@@ -80,6 +82,7 @@ struct http_xresp {
     size_t len;                  /* body bytes (also when written to dst) */
     char *headers;               /* malloc'd raw header block of the final response */
     size_t hlen;
+    int truncated;               /* the body was cut at dstcap (dst_truncate) */
 };
 
 /* As http_request, with the options above. */

@@ -13,9 +13,9 @@
  * Configuration (-D or environment): fs.s3a.endpoint / AWS_ENDPOINT_URL_S3 /
  * AWS_ENDPOINT_URL; fs.s3a.path.style.access (default true for an IP or
  * localhost endpoint); fs.s3a.endpoint.region / AWS_REGION /
- * AWS_DEFAULT_REGION (default us-east-1); fs.s3a.access.key,
- * fs.s3a.secret.key, fs.s3a.session.token / AWS_ACCESS_KEY_ID,
- * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN; fs.s3a.connection.ssl.enabled
+ * AWS_DEFAULT_REGION / the profile's region (default us-east-1);
+ * credentials as s3_cred.c orders them (-D fs.s3a.access.key..., AWS_*
+ * variables, ~/.aws profiles); fs.s3a.connection.ssl.enabled
  * (scheme for an endpoint without one); fs.s3a.ssl.verify=false (no TLS
  * verification, warned). Secrets never enter a message.
  *
@@ -33,6 +33,7 @@
 
 #define S3_RETRIES 4
 #define S3_READAHEAD (8u << 20)
+#define S3_FIRST_READ (1u << 20)   /* the GET that opens a reader */
 #define S3_READ_MAX (64u << 20)
 #define S3_HDR_MAX 24
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -46,20 +47,28 @@ char *s3_key_of(const char *path)
 
 /* Requests ------------------------------------------------------------------ */
 
+/* 500/502/503/504 (503 SlowDown), 408, 429 and RequestTimeout are
+ * transient; other answers are final (501 NotImplemented included). */
 static bool retryable(const struct http_xresp *r)
 {
-    if (r->status >= 500 || r->status == 408 || r->status == 429)
+    if ((r->status >= 500 && r->status != 501) || r->status == 408 || r->status == 429)
         return true;
     if (r->status == 400 && r->body && strstr(r->body, "<Code>RequestTimeout</Code>"))
         return true;
     return false;
 }
 
+/* Exponential backoff from DISTCP_S3_RETRY_BASE_MS (100) with jitter; a
+ * Retry-After of up to 60 s is honoured instead. */
 static void backoff(int attempt, const struct http_xresp *r)
 {
-    long ms = 100L << attempt;
+    const char *b = getenv("DISTCP_S3_RETRY_BASE_MS");
+    long base = b && *b ? atol(b) : 100;
+    if (base < 0 || base > 60000)
+        base = 100;
+    long ms = base << attempt;
     char *ra = r ? http_xresp_header(r, "Retry-After") : NULL;
-    if (ra && atol(ra) > 0 && atol(ra) < 60)
+    if (ra && atol(ra) > 0 && atol(ra) <= 60)
         ms = atol(ra) * 1000L;
     free(ra);
     ms += rand() % (ms / 2 + 1);
@@ -146,7 +155,7 @@ static int do_once(struct s3_fs *fs, const struct s3_call *c, struct http_xresp 
     struct http_xreq q = {
         .method = c->method, .url = url, .headers = (const char *const *)hv, .nheaders = nh,
         .body = c->body, .blen = c->blen, .max_body = S3_XML_MAX, .dst = c->dst,
-        .dstcap = c->dstcap, .pool = fs->pool, .insecure = fs->insecure, .what = c->what,
+        .dstcap = c->dstcap, .dst_truncate = c->dst_truncate, .pool = fs->pool, .insecure = fs->insecure, .what = c->what,
     };
     rc = http_xrequest(&q, r, ei);
     goto out;
@@ -428,7 +437,8 @@ static int s3_list(struct be_fs *f, const char *path, be_list_cb cb, void *arg,
             } else {
                 if (nl == 0)
                     continue;        /* the directory's own marker */
-                file_stat(&st, it->size, it->mtime_ns);
+                /* whole seconds, as HEAD's Last-Modified says */
+                file_stat(&st, it->size, it->mtime_ns - it->mtime_ns % 1000000000LL);
             }
             char *nm = strndup(name, nl);
             if (!nm) {
@@ -469,7 +479,7 @@ out:
 struct s3_reader {
     struct s3_fs *fs;
     char *path, *key, *etag;
-    uint64_t pos, size;
+    uint64_t pos, size;   /* pos: the object offset just after the buffered bytes */
     unsigned char *buf;
     size_t cap, blen, bpos;
 };
@@ -485,12 +495,42 @@ static void reader_free(struct s3_reader *rd)
     free(rd);
 }
 
+/* Fill rd's buffer with up to `want` bytes from rd->pos by a ranged GET.
+ * At open (rd->size unknown, UINT64_MAX) the answer also gives the size
+ * (Content-Range) and the ETag later reads are pinned to. */
+static int fetch(struct s3_reader *rd, uint64_t want, bool whole, struct http_xresp *r,
+                 struct errinfo *ei)
+{
+    char range[80], *ifm = NULL;
+    int rc;
+    if (rd->cap < want) {
+        unsigned char *b = realloc(rd->buf, (size_t)want);
+        if (!b)
+            return err_setx(ei, ERR_NOMEM, "cannot read '%s': out of memory", rd->path);
+        rd->buf = b;
+        rd->cap = (size_t)want;
+    }
+    snprintf(range, sizeof range, "Range: bytes=%llu-%llu", (unsigned long long)rd->pos,
+             (unsigned long long)(rd->pos + want - 1));
+    const char *hdr[2] = { range, NULL };
+    size_t nh = whole ? 0 : 1;
+    if (rd->etag && asprintf(&ifm, "If-Match: %s", rd->etag) >= 0)
+        hdr[nh++] = ifm;
+    struct s3_call c = { .method = "GET", .key = rd->key, .headers = hdr, .nheaders = nh,
+                         .dst = rd->buf, .dstcap = (size_t)want, .dst_truncate = whole,
+                         .what = rd->path };
+    rc = s3_do(rd->fs, &c, r, ei);
+    free(ifm);
+    return rc;
+}
+
 static int s3_open_read(struct be_fs *f, const char *path, uint64_t off, struct be_file **out,
                         struct errinfo *ei)
 {
     struct s3_fs *fs = fs_of(f);
     struct http_xresp r = {0};
     struct s3_reader *rd = calloc(1, sizeof *rd);
+    char *cr = NULL;
     int rc;
     *out = NULL;
     if (!rd || !(rd->path = strdup(path)) || !(rd->key = s3_key_of(path))) {
@@ -502,24 +542,75 @@ static int s3_open_read(struct be_fs *f, const char *path, uint64_t off, struct 
         rc = err_set(ei, ERR_IS_DIR, "cannot open '%s'", path);
         goto out;
     }
-    rc = s3_head(fs, path, rd->key, &r, ei);
-    if (rc == ERR_NOT_FOUND) {
+    /* one GET opens and reads ahead (no HEAD first): from the start, a plain
+     * GET cut after S3_FIRST_READ bytes (a ranged GET on an empty object is
+     * an error on some servers); elsewhere a ranged GET */
+    rd->pos = off;
+    if ((rc = fetch(rd, S3_FIRST_READ, off == 0, &r, ei)))
+        goto out;
+    if (r.status == 404) {
         bool dir = false;
         if (!s3_dir_probe(fs, path, rd->key, &dir, NULL, NULL) && dir)
             rc = err_set(ei, ERR_IS_DIR, "cannot open '%s'", path);
         else
             rc = err_set(ei, ERR_NOT_FOUND, "cannot open '%s'", path);
-    }
-    if (rc)
         goto out;
-    struct be_stat st;
-    stat_from_head(&r, &st);
-    rd->size = st.size;
+    }
+    if (r.status == 416) {
+        /* nothing at or after off (an empty object): the size from HEAD */
+        http_xresp_free(&r);
+        if ((rc = s3_head(fs, path, rd->key, &r, ei)))
+            goto out;
+        struct be_stat st;
+        stat_from_head(&r, &st);
+        rd->size = st.size;
+        rd->etag = http_xresp_header(&r, "ETag");
+        goto done;
+    }
+    if (r.status != 206 && r.status != 200) {
+        rc = s3_error(fs, &r, "open", path, ei);
+        goto out;
+    }
     rd->etag = http_xresp_header(&r, "ETag");
-    rd->pos = off;
+    cr = http_xresp_header(&r, "Content-Range");     /* "bytes a-b/total" */
+    const char *slash = cr ? strrchr(cr, '/') : NULL;
+    if (r.status == 206 && slash && slash[1] != '*') {
+        rd->size = strtoull(slash + 1, NULL, 10);
+    } else if (r.status == 200 && off == 0) {
+        char *cl = http_xresp_header(&r, "Content-Length");
+        rd->size = cl ? strtoull(cl, NULL, 10) : r.len;
+        free(cl);
+        if (r.len > rd->size || (!r.truncated && r.len != rd->size)) {
+            rc = err_setx(ei, ERR_PROTOCOL, "cannot open '%s': %zu bytes where "
+                          "Content-Length says %llu", path, r.len,
+                          (unsigned long long)rd->size);
+            goto out;
+        }
+    } else if (r.status == 200) {
+        /* the whole object (a server that ignores Range) */
+        rd->size = r.len;
+        if (off > r.len)
+            off = r.len;
+        memmove(rd->buf, rd->buf + off, (size_t)(r.len - off));
+        r.len -= off;
+    } else {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot open '%s': no size in the answer to a ranged "
+                      "GET", path);
+        goto out;
+    }
+    if (r.len > S3_FIRST_READ) {
+        rc = err_setx(ei, ERR_PROTOCOL, "cannot open '%s': the answer is longer than asked",
+                      path);
+        goto out;
+    }
+    rd->blen = r.len;
+    rd->bpos = 0;
+    rd->pos = r.status == 200 && off ? rd->size : off + r.len;
+done:
     *out = (struct be_file *)rd;
     rd = NULL;
 out:
+    free(cr);
     http_xresp_free(&r);
     reader_free(rd);
     return rc;
@@ -529,10 +620,10 @@ static int s3_read(struct be_file *f, void *buf, size_t n, size_t *got, struct e
 {
     struct s3_reader *rd = (struct s3_reader *)f;
     struct http_xresp r = {0};
-    char range[80], *ifm = NULL;
     int rc = ERR_OK;
     *got = 0;
     if (rd->bpos == rd->blen) {
+        /* rd->pos: the offset just after the buffer's bytes */
         if (rd->pos >= rd->size || n == 0)
             goto out;
         uint64_t want = n > S3_READAHEAD ? n : S3_READAHEAD;
@@ -540,24 +631,7 @@ static int s3_read(struct be_file *f, void *buf, size_t n, size_t *got, struct e
             want = S3_READ_MAX;
         if (want > rd->size - rd->pos)
             want = rd->size - rd->pos;
-        if (rd->cap < want) {
-            unsigned char *b = realloc(rd->buf, (size_t)want);
-            if (!b) {
-                rc = err_setx(ei, ERR_NOMEM, "cannot read '%s': out of memory", rd->path);
-                goto out;
-            }
-            rd->buf = b;
-            rd->cap = (size_t)want;
-        }
-        snprintf(range, sizeof range, "Range: bytes=%llu-%llu", (unsigned long long)rd->pos,
-                 (unsigned long long)(rd->pos + want - 1));
-        const char *hdr[2] = { range, NULL };
-        size_t nh = 1;
-        if (rd->etag && asprintf(&ifm, "If-Match: %s", rd->etag) >= 0)
-            hdr[nh++] = ifm;
-        struct s3_call c = { .method = "GET", .key = rd->key, .headers = hdr, .nheaders = nh,
-                             .dst = rd->buf, .dstcap = (size_t)want, .what = rd->path };
-        if ((rc = s3_do(rd->fs, &c, &r, ei)))
+        if ((rc = fetch(rd, want, false, &r, ei)))
             goto out;
         if (r.status == 412) {
             rc = err_setx(ei, ERR_SHORT_READ, "cannot read '%s': the object changed while "
@@ -575,14 +649,13 @@ static int s3_read(struct be_file *f, void *buf, size_t n, size_t *got, struct e
         }
         rd->blen = r.len;
         rd->bpos = 0;
+        rd->pos += r.len;
     }
     size_t k = rd->blen - rd->bpos < n ? rd->blen - rd->bpos : n;
     memcpy(buf, rd->buf + rd->bpos, k);
     rd->bpos += k;
-    rd->pos += k;
     *got = k;
 out:
-    free(ifm);
     http_xresp_free(&r);
     return rc;
 }
@@ -873,6 +946,36 @@ out:
     return rc;
 }
 
+/* distcp's digest as recorded with the object, its m= field set to the
+ * object's Last-Modified: an object is immutable (any rewrite replaces its
+ * metadata), so a digest stored with it describes exactly its bytes. Without
+ * one, a full-object x-amz-checksum-crc32c (not a composite "...-N") is
+ * turned into the same form. NULL when there is neither. */
+static char *digest_of(const struct http_xresp *r, const struct be_stat *st)
+{
+    char *v = http_xresp_header(r, S3_META_PREFIX "digest"), *out = NULL;
+    if (v) {
+        char *m = strstr(v, ";m=");
+        if (!m)
+            return v;
+        if (asprintf(&out, "%.*s;m=%lld", (int)(m - v), v, (long long)st->mtime_ns) < 0)
+            out = NULL;
+        free(v);
+        return out;
+    }
+    v = http_xresp_header(r, "x-amz-checksum-crc32c");
+    if (v && !strchr(v, '-')) {
+        unsigned char raw[8];
+        size_t n = s3_base64_decode(v, raw, sizeof raw);
+        if (n == 4 &&
+            asprintf(&out, "crc32c:%02x%02x%02x%02x;s=%llu;m=%lld", raw[0], raw[1], raw[2],
+                     raw[3], (unsigned long long)st->size, (long long)st->mtime_ns) < 0)
+            out = NULL;
+    }
+    free(v);
+    return out;
+}
+
 static int s3_getmeta(struct be_fs *f, const char *path, const char *key, char **value,
                       struct errinfo *ei)
 {
@@ -886,9 +989,27 @@ static int s3_getmeta(struct be_fs *f, const char *path, const char *key, char *
         rc = err_setx(ei, ERR_NOMEM, "cannot read metadata of '%s': out of memory", path);
         goto out;
     }
-    if ((rc = s3_head(fs, path, k, &r, ei)))
+    if (!*k) {
+        rc = err_setx(ei, ERR_NOT_FOUND, "'%s' has no metadata '%s'", path, key);
         goto out;
-    *value = http_xresp_header(&r, h);
+    }
+    const char *hdr[] = { "x-amz-checksum-mode: ENABLED" };
+    struct s3_call c = { .method = "HEAD", .key = k, .headers = hdr, .nheaders = 1,
+                         .what = path };
+    if ((rc = s3_do(fs, &c, &r, ei)))
+        goto out;
+    if (r.status != 200) {
+        rc = r.status == 404 ? err_set(ei, ERR_NOT_FOUND, "cannot access '%s'", path)
+                             : s3_error(fs, &r, "access", path, ei);
+        goto out;
+    }
+    if (!strcmp(key, "digest")) {
+        struct be_stat st;
+        stat_from_head(&r, &st);
+        *value = digest_of(&r, &st);
+    } else {
+        *value = http_xresp_header(&r, h);
+    }
     if (!*value)
         rc = err_setx(ei, ERR_NOT_FOUND, "'%s' has no metadata '%s'", path, key);
 out:
@@ -973,22 +1094,10 @@ static int s3_open(const char *scheme, const char *authority, const struct be_co
                       authority);
         goto out;
     }
-    const char *region = cfg_or_env(cfg, "fs.s3a.endpoint.region", "AWS_REGION",
-                                    "AWS_DEFAULT_REGION");
-    if (!(fs->region = strdup(region ? region : "us-east-1")))
-        goto nomem;
-    const char *akid = cfg_or_env(cfg, "fs.s3a.access.key", "AWS_ACCESS_KEY_ID", NULL);
-    const char *secret = cfg_or_env(cfg, "fs.s3a.secret.key", "AWS_SECRET_ACCESS_KEY", NULL);
-    const char *token = cfg_or_env(cfg, "fs.s3a.session.token", "AWS_SESSION_TOKEN", NULL);
-    if (!akid || !secret) {
-        rc = err_setx(ei, ERR_AUTH, "cannot open '%s://%s': no credentials (set "
-                      "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or -D fs.s3a.access.key "
-                      "and -D fs.s3a.secret.key)", scheme, authority);
+    char what0[300];
+    snprintf(what0, sizeof what0, "%s://%s", scheme, authority);
+    if ((rc = s3_cred_resolve(cfg, what0, &fs->cred, &fs->region, ei)))
         goto out;
-    }
-    if (!(fs->cred.akid = strdup(akid)) || !(fs->cred.secret = strdup(secret)) ||
-        (token && !(fs->cred.token = strdup(token))))
-        goto nomem;
     const char *endpoint = cfg_or_env(cfg, "fs.s3a.endpoint", "AWS_ENDPOINT_URL_S3",
                                       "AWS_ENDPOINT_URL");
     const char *ssl = cfg_or_env(cfg, "fs.s3a.connection.ssl.enabled", NULL, NULL);
@@ -1087,7 +1196,7 @@ out:
 const struct backend_ops backend_s3 = {
     .name = "s3",
     .mtime_gran_ns = 1000000000LL /* Last-Modified: whole seconds */,
-    .caps = BE_CAP_EMPTY_DIRS,
+    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_PARALLEL_WRITE,
     .open = s3_open,
     .close = s3_close,
     .stat = s3_stat,

@@ -2,7 +2,8 @@
  * s3_xml.c). Not for use outside src/backend/s3.
  *
  * A struct s3_fs is immutable after open (credentials, endpoint, bucket)
- * except its connection pool, which is thread-safe. */
+ * except its connection pool, which is thread-safe. Writers take
+ * concurrent write() calls for disjoint ranges (s3_write.c). */
 #ifndef DISTCP_S3_H
 #define DISTCP_S3_H
 #include <stdbool.h>
@@ -42,6 +43,7 @@ struct s3_call {
     size_t blen;
     void *dst;            /* body destination (ranged GET), or NULL */
     size_t dstcap;
+    bool dst_truncate;    /* a longer body is cut at dstcap (http_xreq.dst_truncate) */
     const char *what;     /* the path for messages */
 };
 
@@ -64,6 +66,9 @@ int s3_sigv4(const struct s3_cred *cred, const char *region, const char *method,
  * keep_slash. malloc'd. */
 char *s3_uri_encode(const char *s, bool keep_slash);
 void s3_base64(const unsigned char *in, size_t n, char *out); /* out: 4*ceil(n/3)+1 */
+/* Decode base64 (at most 72 bytes of output) into out; 0 when malformed or
+ * longer than cap. */
+size_t s3_base64_decode(const char *in, unsigned char *out, size_t cap);
 
 /* XML (s3_xml.c) ---------------------------------------------------------- */
 struct s3_item {
@@ -102,6 +107,22 @@ int s3_delete_keys(struct s3_fs *fs, const char *path, char **keys, size_t n,
 
 extern const struct backend_ops backend_s3;
 
+/* Credentials (s3_cred.c) ------------------------------------------------- */
+struct s3_profile {
+    char *name, *akid, *secret, *token, *region;
+    char *unsupported;    /* a key naming another way to get keys (role_arn...) */
+    bool found;           /* the section exists in either file */
+};
+/* Read profile `profile` from the shared credentials and config files.
+ * explicit_name: a missing profile is an error (else an empty result). */
+int s3_profile_load(const char *profile, bool explicit_name, struct s3_profile *p,
+                    struct errinfo *ei);
+void s3_profile_free(struct s3_profile *p);
+/* Credentials and region in Hadoop/awscli order (see s3_cred.c). what: the
+ * store for messages ("s3a://bucket"). *region malloc'd. */
+int s3_cred_resolve(const struct be_config *cfg, const char *what, struct s3_cred *cred,
+                    char **region, struct errinfo *ei);
+
 /* s3_write.c slots */
 int s3_create(struct be_fs *f, const char *path, const struct be_create_opts *opts,
               struct be_file **out, struct errinfo *ei);
@@ -110,6 +131,9 @@ int s3_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei);
 int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct errinfo *ei);
 int s3_commit(struct be_file *f, struct errinfo *ei);
 void s3_abort(struct be_file *f);
+/* Part size for an object of `size` bytes (0: unknown): 8 MiB, or more so
+ * that it needs at most 10,000 parts. */
+uint64_t s3_part_size(uint64_t size);
 int s3_copy_object(struct s3_fs *fs, const char *path, const char *from_key,
                    const char *to_key, const char *const *extra, size_t nextra,
                    struct errinfo *ei);

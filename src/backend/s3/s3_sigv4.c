@@ -23,6 +23,24 @@ void s3_base64(const unsigned char *in, size_t n, char *out)
     EVP_EncodeBlock((unsigned char *)out, in, (int)n);
 }
 
+size_t s3_base64_decode(const char *in, unsigned char *out, size_t cap)
+{
+    unsigned char tmp[96];
+    size_t l = strlen(in);
+    if (l == 0 || l % 4 || l / 4 * 3 > sizeof tmp)
+        return 0;
+    int n = EVP_DecodeBlock(tmp, (const unsigned char *)in, (int)l);
+    if (n < 0)
+        return 0;
+    size_t got = (size_t)n;
+    for (size_t i = l; i > 0 && in[i - 1] == '='; i--)
+        got--;                 /* EVP_DecodeBlock counts padding as zero bytes */
+    if (got > cap)
+        return 0;
+    memcpy(out, tmp, got);
+    return got;
+}
+
 static int hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
 {
     unsigned int olen = 32;
