@@ -116,7 +116,13 @@ def test_cancel_then_resume(tmp_path):
     # 1 MB/s: the big file takes ~24 s, so the cancel lands mid-file
     jid = run("submit", "-bandwidth", "1", "-m", "1", src, dst, check=0).out.strip()
     wait_state(jid, {"COPYING"})
-    time.sleep(1.5)
+    time.sleep(2.5)
+    # a running job's status: its process, live counters, a rate and an ETA
+    sj = json.loads(run("job", "status", jid, "--json", check=0).out)
+    assert sj["state"] == "COPYING" and sj["pid"] > 0 and sj["host"]
+    assert sj["counters"]["FILES_EXPECTED"] == 2 and sj["counters"]["BYTES_PLANNED"] == 24 * 1048576 + 100
+    assert 0 < sj["progress_percent"] < 100 and sj["rate_bytes_per_second"] > 0 and sj["eta_seconds"] > 0
+    assert "ETA" in run("job", "status", jid, check=0).out
     c = run("job", "cancel", jid, check=0)
     assert "cancelled" in c.out, c.out
     assert run("job", "state", jid, check=0).out.strip() == "CANCELLED"
