@@ -548,3 +548,49 @@ def test_update_uses_checksum_crc32c_header(server, tmp_path):
     c = counters(p)
     assert c["Files Copied"] == 1 and c["Files Skipped"] == 1, p.err
     assert (back / "f").read_text() == "X" * 5000
+
+
+# ---------------------------------------------------------------- server-side copy
+
+def copy_sources(proxy, needle):
+    return [p for m, p, h in proxy.requests if m == "PUT" and needle in p and
+            "x-amz-copy-source" in {k.lower() for k in h}]
+
+
+def test_server_side_copy_same_server(server, tmp_path, proxy):
+    """S3 -> S3 on one server: whole objects are copied by the server (CopyObject with
+    the source's ETag as a precondition), not streamed through distcp; the result is
+    byte-identical and -update afterwards copies nothing."""
+    info = server
+    src = make_tree(str(tmp_path / "src"), {"big.bin": 700 * 1024, "d": {"b2": 300 * 1024},
+                                            "small": "s"})
+    run(src, s3(info, "/sscsrc"), check=0, env=info["env"])
+    env = penv(info, proxy)
+    p = run(s3(info, "/sscsrc"), s3(info, "/sscdst"), check=0, env=env)
+    assert counters(p)["Files Copied"] == 3
+    copied = copy_sources(proxy, "/sscdst/")
+    assert any(c.endswith("/sscdst/big.bin") for c in copied), copied
+    assert any(c.endswith("/sscdst/d/b2") for c in copied), copied
+    # the data never passed through distcp: no upload body for big.bin
+    assert not [1 for m, path, h in proxy.requests if m == "PUT" and
+                path.endswith("/sscdst/big.bin") and int(h.get("Content-Length", 0)) > 0]
+    back = str(tmp_path / "back")
+    run(s3(info, "/sscdst"), back, check=0, env=info["env"])
+    assert tree(back) == tree(src)
+    p = run("-update", s3(info, "/sscsrc"), s3(info, "/sscdst"), check=0, env=info["env"])
+    assert counters(p)["Files Copied"] == 0
+
+
+def test_server_side_copy_refused_falls_back(server, tmp_path, proxy):
+    info = server
+    src = make_tree(str(tmp_path / "src"), {"big.bin": 9 * 1024 * 1024 + 7})
+    run(src, s3(info, "/fbsrc"), check=0, env=info["env"])
+    proxy.rule("PUT", "/fbdst/big.bin", status=501, times=1,
+               body=b"<Error><Code>NotImplemented</Code><Message>no copy</Message></Error>")
+    p = run(s3(info, "/fbsrc"), s3(info, "/fbdst"), check=0, env=penv(info, proxy))
+    assert counters(p)["Files Copied"] == 1
+    assert copy_sources(proxy, "/fbdst/big.bin"), "no server-side copy was tried"
+    assert proxy.count("PUT", "partNumber=2&") == 1, [r[:2] for r in proxy.requests]  # streamed, multipart
+    back = str(tmp_path / "back")
+    run(s3(info, "/fbdst"), back, check=0, env=info["env"])
+    assert tree(back) == tree(src)

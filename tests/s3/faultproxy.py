@@ -119,7 +119,10 @@ class FaultProxy:
                     self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 if data:
-                    self.wfile.write(data)
+                    try:
+                        self.wfile.write(data)
+                    except OSError:       # the client stopped reading (a cut GET)
+                        self.close_connection = True
 
             do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _any
 

@@ -212,6 +212,8 @@ int s3_error(const struct s3_fs *fs, const struct http_xresp *r, const char *ver
         rc = ERR_BUSY;
     else if (r->status == 408 || !strcmp(cs, "RequestTimeout"))
         rc = ERR_TIMEOUT;
+    else if (r->status == 501 || !strcmp(cs, "NotImplemented"))
+        rc = ERR_UNSUPPORTED;
     else if (r->status >= 500)
         rc = ERR_IO;
     else if (r->status == 400 || r->status == 405 || r->status == 501)
@@ -665,6 +667,39 @@ static void s3_close_read(struct be_file *f)
     reader_free((struct s3_reader *)f);
 }
 
+void s3_reader_source(struct be_file *r, struct s3_fs **fs, const char **key,
+                      const char **etag, uint64_t *size)
+{
+    struct s3_reader *rd = (struct s3_reader *)r;
+    *fs = rd->fs;
+    *key = rd->key;
+    *etag = rd->etag;
+    *size = rd->size;
+}
+
+void s3_reader_seek(struct be_file *r, uint64_t pos)
+{
+    struct s3_reader *rd = (struct s3_reader *)r;
+    rd->pos = pos;
+    rd->blen = rd->bpos = 0;
+}
+
+int s3_reader_open(struct s3_fs *fs, const char *path, struct be_file **out,
+                   struct errinfo *ei)
+{
+    return s3_open_read(&fs->head, path, 0, out, ei);
+}
+
+int s3_reader_read(struct be_file *r, void *buf, size_t n, size_t *got, struct errinfo *ei)
+{
+    return s3_read(r, buf, n, got, ei);
+}
+
+void s3_reader_close(struct be_file *r)
+{
+    reader_free((struct s3_reader *)r);
+}
+
 /* Namespace ------------------------------------------------------------------------ */
 
 static int put_marker(struct s3_fs *fs, const char *path, const char *key, struct errinfo *ei)
@@ -1032,6 +1067,7 @@ static void s3_close(struct be_fs *f)
     free(fs->base);
     free(fs->host);
     free(fs->region);
+    free(fs->endpoint);
     free(fs->cred.akid);
     if (fs->cred.secret) {
         memset(fs->cred.secret, 0, strlen(fs->cred.secret));
@@ -1145,6 +1181,10 @@ static int s3_open(const char *scheme, const char *authority, const struct be_co
         fs->host = NULL;
         goto nomem;
     }
+    if (asprintf(&fs->endpoint, "%s://%s", fs->https ? "https" : "http", hostport) < 0) {
+        fs->endpoint = NULL;
+        goto nomem;
+    }
     rc = asprintf(&fs->base, "%s://%s", fs->https ? "https" : "http", fs->host);
     if (rc < 0) {
         fs->base = NULL;
@@ -1210,6 +1250,7 @@ const struct backend_ops backend_s3 = {
     .wsetmeta = s3_wsetmeta,
     .commit = s3_commit,
     .abort = s3_abort,
+    .copy_range = s3_copy_range,
     .mkdirs = s3_mkdirs,
     .rename = s3_rename,
     .remove = s3_remove,

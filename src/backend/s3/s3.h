@@ -26,6 +26,7 @@ struct s3_fs {
     char *host;          /* Host header value as libcurl sends it */
     bool path_style, https, insecure;
     char *region;
+    char *endpoint;      /* "http(s)://host[:port]" without the bucket: one server */
     struct s3_cred cred;
     struct http_pool *pool;
 };
@@ -137,5 +138,20 @@ uint64_t s3_part_size(uint64_t size);
 int s3_copy_object(struct s3_fs *fs, const char *path, const char *from_key,
                    const char *to_key, const char *const *extra, size_t nextra,
                    struct errinfo *ei);
+/* CopyObject from another bucket of the same server. */
+int s3_copy_object_from(struct s3_fs *fs, const char *path, const char *from_bucket,
+                        const char *from_key, const char *to_key, const char *const *extra,
+                        size_t nextra, struct errinfo *ei);
+int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *w, uint64_t woff,
+                  uint64_t len, uint64_t *done, struct errinfo *ei);
+/* What s3_copy_range needs of a reader (s3.c): its store, key, ETag, size;
+ * s3_reader_seek moves it (dropping what it buffered). */
+void s3_reader_source(struct be_file *r, struct s3_fs **fs, const char **key,
+                      const char **etag, uint64_t *size);
+void s3_reader_seek(struct be_file *r, uint64_t pos);
+int s3_reader_open(struct s3_fs *fs, const char *path, struct be_file **out,
+                   struct errinfo *ei);
+int s3_reader_read(struct be_file *r, void *buf, size_t n, size_t *got, struct errinfo *ei);
+void s3_reader_close(struct be_file *r);
 
 #endif

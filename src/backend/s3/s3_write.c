@@ -69,6 +69,10 @@ struct s3_writer {
     char *meta[META_MAX]; /* "x-amz-meta-distcp-k: v" */
     unsigned nmeta;
     bool meta_late;       /* metadata set after the upload began */
+    /* server-side copy (copy_range): the whole object comes from here at
+     * commit; streamed instead when the server refuses */
+    struct s3_fs *copy_fs;
+    char *copy_key, *copy_etag;
 };
 
 static void apart_free(struct apart *p)
@@ -94,6 +98,8 @@ static void writer_free(struct s3_writer *w)
     free(w->etags);
     for (unsigned i = 0; i < w->nmeta; i++)
         free(w->meta[i]);
+    free(w->copy_key);
+    free(w->copy_etag);
     pthread_mutex_destroy(&w->lock);
     pthread_cond_destroy(&w->cond);
     free(w);
@@ -103,13 +109,20 @@ int s3_copy_object(struct s3_fs *fs, const char *path, const char *from_key,
                    const char *to_key, const char *const *extra, size_t nextra,
                    struct errinfo *ei)
 {
+    return s3_copy_object_from(fs, path, fs->bucket, from_key, to_key, extra, nextra, ei);
+}
+
+int s3_copy_object_from(struct s3_fs *fs, const char *path, const char *from_bucket,
+                        const char *from_key, const char *to_key, const char *const *extra,
+                        size_t nextra, struct errinfo *ei)
+{
     struct http_xresp r = {0};
     char *src = NULL, *esrc = NULL, *hdr[META_MAX + 2] = {0};
     size_t nh = 0;
     int rc;
     if (nextra > META_MAX)
         return err_setx(ei, ERR_INTERNAL, "cannot copy '%s': too many headers", path);
-    if (asprintf(&src, "%s/%s", fs->bucket, from_key) < 0) {
+    if (asprintf(&src, "%s/%s", from_bucket, from_key) < 0) {
         src = NULL;
         rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", path);
         goto out;
@@ -605,10 +618,118 @@ static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
     return rc;
 }
 
+/* Server-side copy: only a whole object (up to 5 GiB, CopyObject's limit)
+ * onto a writer that has nothing yet, on the same server with the same
+ * keys; the copy itself happens at commit, so nothing is visible before.
+ * Anything else: ERR_UNSUPPORTED (the engine streams). */
+int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *wf, uint64_t woff,
+                  uint64_t len, uint64_t *done, struct errinfo *ei)
+{
+    struct s3_writer *w = (struct s3_writer *)wf;
+    struct s3_fs *sfs = NULL;
+    const char *key = NULL, *etag = NULL;
+    uint64_t size = 0;
+    *done = 0;
+    s3_reader_source(r, &sfs, &key, &etag, &size);
+    if (roff || woff || len != size || !len || len > COPY_MAX || w->end || w->nact ||
+        w->upload_id || w->copy_key || w->direct || strcmp(sfs->endpoint, w->fs->endpoint) ||
+        strcmp(sfs->cred.akid, w->fs->cred.akid) || strcmp(sfs->cred.secret, w->fs->cred.secret))
+        return err_setx(ei, ERR_UNSUPPORTED, "cannot copy '%s' on the server: not a whole "
+                        "object on the same server", w->path);
+    char *src = NULL;
+    if (asprintf(&src, "%s/%s", sfs->bucket, key) < 0 || !(w->copy_key = strdup(key)) ||
+        (etag && !(w->copy_etag = strdup(etag)))) {
+        free(src);
+        return err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
+    }
+    free(src);
+    w->copy_fs = sfs;
+    w->end = len;
+    *done = len;
+    s3_reader_seek(r, roff + len);
+    return ERR_OK;
+}
+
+/* The fallback of a refused server-side copy: read the source and write it
+ * as any data. */
+static int stream_copy(struct s3_writer *w, struct errinfo *ei)
+{
+    struct be_file *rd = NULL;
+    char *path = NULL;
+    unsigned char *buf = malloc(PART_MIN);
+    uint64_t off = 0, want = w->end;
+    int rc;
+    if (!buf || asprintf(&path, "/%s", w->copy_key) < 0) {
+        path = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
+        goto out;
+    }
+    w->end = 0;
+    if ((rc = s3_reader_open(w->copy_fs, path, &rd, ei)))
+        goto out;
+    while (!rc && off < want) {
+        size_t got = 0;
+        if ((rc = s3_reader_read(rd, buf, PART_MIN, &got, ei)))
+            break;
+        if (!got || off + got > want) {
+            rc = err_setx(ei, ERR_SHORT_READ, "cannot copy '%s': the source '%s' changed",
+                          w->path, path);
+            break;
+        }
+        rc = s3_write((struct be_file *)w, off, buf, got, ei);
+        off += got;
+    }
+out:
+    if (rd)
+        s3_reader_close(rd);
+    free(path);
+    free(buf);
+    return rc;
+}
+
+/* Commit of a server-side copy: CopyObject with our metadata (REPLACE), or
+ * the source's (COPY: its distcp digest stays true of the same bytes). */
+static int commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei)
+{
+    const char *hdr[META_MAX + 3];
+    char *ifm = NULL;
+    size_t nh = 0;
+    *streamed = false;
+    if (w->copy_etag && asprintf(&ifm, "x-amz-copy-source-if-match: %s", w->copy_etag) >= 0)
+        hdr[nh++] = ifm;
+    hdr[nh++] = w->nmeta ? "x-amz-metadata-directive: REPLACE" : "x-amz-metadata-directive: COPY";
+    if (w->nmeta)
+        hdr[nh++] = "Content-Type: application/octet-stream";
+    for (unsigned i = 0; i < w->nmeta && nh < META_MAX; i++)
+        hdr[nh++] = w->meta[i];
+    struct errinfo e2 = {0};
+    int rc = s3_copy_object_from(w->fs, w->path, w->copy_fs->bucket, w->copy_key, w->key,
+                                 hdr, nh, &e2);
+    free(ifm);
+    if (rc == ERR_UNSUPPORTED || rc == ERR_ACCESS || rc == ERR_INVAL) {
+        /* the server cannot (or these keys may not) copy: stream it */
+        *streamed = true;
+        return stream_copy(w, ei);
+    }
+    if (rc && ei)
+        *ei = e2;
+    return rc;
+}
+
 int s3_commit(struct be_file *f, struct errinfo *ei)
 {
     struct s3_writer *w = (struct s3_writer *)f;
     int rc;
+    if (w->copy_key) {
+        bool streamed = false;
+        rc = commit_copy(w, &streamed, ei);
+        if (!streamed || rc) {
+            if (rc && w->upload_id)
+                abort_upload(w);
+            writer_free(w);
+            return rc;
+        }
+    }
     if (!w->upload_id && !w->init_rc && w->end <= w->part_size) {
         struct apart *p = w->nact ? w->act[0] : NULL;
         if (w->nact > 1 || (p && (p->idx || p->niv != 1 || p->iv[0].a || p->iv[0].b != w->end)) ||
