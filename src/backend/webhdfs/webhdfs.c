@@ -1,5 +1,7 @@
-/* webhdfs.c - the WebHDFS backend (schemes "webhdfs" and "hdfs"): simple auth
- * (user.name), plain http, retries with backoff, HA failover.
+/* webhdfs.c - the WebHDFS backend (schemes "webhdfs", "swebhdfs", "hdfs" and
+ * gateway URLs): auth (simple user.name, Basic, Kerberos SPNEGO, delegation
+ * tokens), retries with backoff, HA failover, GETFILECHECKSUM, ACLs, CONCAT-
+ * assembled parallel writes, snapshots.
  *
  * Addresses: webhdfs://h1:p1[,h2:p2...]/path lists the NameNodes of an HA
  * pair (a StandbyException moves to the next). hdfs://<authority>/path uses
@@ -10,21 +12,26 @@
  *
  * Every slot is one or a few REST calls against the NameNode at
  * http://<authority>/webhdfs/v1 (protocols.md §1). Data ops (OPEN, CREATE,
- * APPEND) are two-step: the NameNode answers 307 + Location, the bytes go to
- * that DataNode URL (redirects handled by hand, http.c never follows).
+ * APPEND, GETFILECHECKSUM) are two-step: the NameNode answers 307 + Location,
+ * the DataNode URL does the work (redirects handled by hand, http.c never
+ * follows).
  *
  * Reads: ranged OPENs (offset, length = max(n, WH_READAHEAD)) into a
  * read-ahead buffer - simple and correct, at the cost of one NameNode + one
  * DataNode round trip per 4 MiB (or per read() when the caller asks more).
- * Writes: sequential only (no BE_CAP_PARALLEL_WRITE). create() claims the
- * temp name `<tmp_dir or parent>/.distcp.tmp.<tag>` with an empty CREATE;
- * data is buffered (WH_WBUF) and flushed with CREATE(overwrite) for the
- * first chunk, APPEND after; commit = RENAME with renameoptions=OVERWRITE
- * (never over a directory: ERR_IS_DIR); abort = DELETE of the temp.
+ * Writes: the temp `<tmp_dir or parent>/.distcp.tmp.<tag>` is created with
+ * its first buffered bytes (WH_WBUF; CREATE overwrite), APPEND after (-direct
+ * claims the final name at create()); commit = RENAME with
+ * renameoptions=OVERWRITE (never over a directory: ERR_IS_DIR); abort =
+ * DELETE of the temp. Writes at other offsets (BE_CAP_CONCAT_WRITE) become
+ * part files CONCATenated at finish. Owner/group names ride the engine's
+ * numeric ids as util/idmap pseudo ids.
  * distcp metadata lives in xattrs "user.distcp.<key>" (hex-encoded).
  *
- * Threading: a wh_fs is immutable after open, so every slot may run from
- * many threads; a reader or writer is used by one thread at a time. */
+ * Threading: a wh_fs is immutable after open except the delegation token
+ * (tok_lock) and the active NameNode (atomic), so every slot may run from
+ * many threads; a reader is used by one thread at a time, a writer's parts
+ * by one thread each (plock routes writes). */
 #include "backend/backend.h"
 #include "backend/http/http.h"
 #include "util/checksum.h"
