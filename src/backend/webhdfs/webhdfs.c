@@ -1,5 +1,7 @@
-/* webhdfs.c - the WebHDFS backend (schemes "webhdfs" and "hdfs"): simple auth
- * (user.name), plain http, retries with backoff, HA failover.
+/* webhdfs.c - the WebHDFS backend (schemes "webhdfs", "swebhdfs", "hdfs" and
+ * gateway URLs): auth (simple user.name, Basic, Kerberos SPNEGO, delegation
+ * tokens), retries with backoff, HA failover, GETFILECHECKSUM, ACLs, CONCAT-
+ * assembled parallel writes, snapshots.
  *
  * Addresses: webhdfs://h1:p1[,h2:p2...]/path lists the NameNodes of an HA
  * pair (a StandbyException moves to the next). hdfs://<authority>/path uses
@@ -10,32 +12,31 @@
  *
  * Every slot is one or a few REST calls against the NameNode at
  * http://<authority>/webhdfs/v1 (protocols.md §1). Data ops (OPEN, CREATE,
- * APPEND) are two-step: the NameNode answers 307 + Location, the bytes go to
- * that DataNode URL (redirects handled by hand, http.c never follows).
+ * APPEND, GETFILECHECKSUM) are two-step: the NameNode answers 307 + Location,
+ * the DataNode URL does the work (redirects handled by hand, http.c never
+ * follows).
  *
  * Reads: ranged OPENs (offset, length = max(n, WH_READAHEAD)) into a
  * read-ahead buffer - simple and correct, at the cost of one NameNode + one
  * DataNode round trip per 4 MiB (or per read() when the caller asks more).
- * Writes: sequential only (no BE_CAP_PARALLEL_WRITE). create() claims the
- * temp name `<tmp_dir or parent>/.distcp.tmp.<tag>` with an empty CREATE;
- * data is buffered (WH_WBUF) and flushed with CREATE(overwrite) for the
- * first chunk, APPEND after; commit = RENAME with renameoptions=OVERWRITE
- * (never over a directory: ERR_IS_DIR); abort = DELETE of the temp.
+ * Writes: the temp `<tmp_dir or parent>/.distcp.tmp.<tag>` is created with
+ * its first buffered bytes (WH_WBUF; CREATE overwrite), APPEND after (-direct
+ * claims the final name at create()); commit = RENAME with
+ * renameoptions=OVERWRITE (never over a directory: ERR_IS_DIR); abort =
+ * DELETE of the temp. Writes at other offsets (BE_CAP_CONCAT_WRITE) become
+ * part files CONCATenated at finish. Owner/group names ride the engine's
+ * numeric ids as util/idmap pseudo ids.
  * distcp metadata lives in xattrs "user.distcp.<key>" (hex-encoded).
  *
- * Threading: a wh_fs is immutable after open, so every slot may run from
- * many threads; a reader or writer is used by one thread at a time. */
-#include "backend/backend.h"
-#include "backend/http/http.h"
-#include "util/checksum.h"
-#include "util/idmap.h"
+ * Threading: a wh_fs is immutable after open except the delegation token
+ * (tok_lock) and the active NameNode (atomic), so every slot may run from
+ * many threads; a reader is used by one thread at a time, a writer's parts
+ * by one thread each (plock routes writes). */
+#include "backend/webhdfs/webhdfs_int.h"
 
-#include <jansson.h>
 #include <grp.h>
 #include <errno.h>
-#include <pthread.h>
 #include <pwd.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,82 +44,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WH_JSON_MAX (64u << 20)   /* cap for any JSON answer */
-#define WH_WBUF (8u << 20)        /* write buffer per writer */
-#define WH_READ_MAX (16u << 20)   /* cap for one ranged OPEN */
-#define WH_READAHEAD (4u << 20)   /* minimum OPEN length while reading */
-#define WH_DEFAULT_PORT "9870"
-#define WH_DEFAULT_TLS_PORT "9871"
-#define WH_META_PREFIX "user.distcp."
-
-#define WH_MAX_NN 8                /* NameNode addresses in one authority list */
-#define WH_RETRY_BASE_MS 500u      /* default first backoff delay */
-#define WH_ATTEMPTS 4u             /* default attempts per call (retriable failures) */
-
-struct wh_fs {
-    struct be_fs head;
-    char *bases[WH_MAX_NN]; /* "http://host:port/webhdfs/v1", one per NameNode */
-    unsigned nbases;
-    atomic_uint active;     /* index into bases: the NameNode believed active */
-    unsigned retry_base_ms, attempts;
-    char *user;      /* escaped user.name value; NULL through a gateway */
-    bool gateway;    /* http(s)://gw/gateway/<topology>/webhdfs/v1/...: paths carry the prefix */
-    char *buser, *bpass, *ca_file; /* Basic credentials, CA bundle (may be NULL) */
-    struct http_opts hopts;        /* for the NameNode/gateway origin */
-    struct http_opts dn_opts;      /* for other origins: TLS settings, no credentials */
-    atomic_bool httpfs;            /* HttpFS seen (or configured): data=true in one step */
-    /* Security (§1.2): SPNEGO on the NameNode/gateway origin, and a
-     * delegation token sent as delegation= instead of user.name. A token
-     * fetched here (GETDELEGATIONTOKEN over SPNEGO at open) is renewed when
-     * the NameNode calls it invalid and cancelled at close; token_gen counts
-     * renewals so concurrent callers refresh it once. */
-    bool kerberos;
-    bool use_token;                /* token != NULL (fixed after open) */
-    pthread_mutex_t tok_lock;
-    char *token;                   /* escaped urlString, or NULL */
-    unsigned token_gen;
-    bool token_owned;
-};
-
-struct wh_reader {
-    struct wh_fs *fs;
-    char *path;
-    uint64_t pos, size;   /* pos: the caller's position */
-    struct http_resp ra;  /* read-ahead: the last OPEN's body */
-    size_t ra_used;       /* bytes of ra already handed out */
-};
-
-struct wh_writer {
-    struct wh_fs *fs;
-    char *path;      /* final name */
-    char *target;    /* what is written: the temp name, or path when direct */
-    bool direct, flushed_once, tmp_dir_given;
-    bool append;     /* open_append: abort keeps the file */
-    uint32_t perm;
-    uint64_t blocksize;
-    uint16_t replication;
-    unsigned char *buf;
-    size_t blen;
-    uint64_t written; /* bytes accepted (flushed + buffered) */
-    int64_t mtime_ns; /* set by wsetattr, reported by finish */
-    int64_t atime_ns;
-    /* Writes at other offsets (BE_CAP_CONCAT_WRITE, -blocksperchunk): each
-     * run of contiguous writes that does not continue a stream becomes a
-     * part file "<target>.part.<start>" beside the temp, written like the
-     * temp itself; finish() CONCATs the parts onto the temp in offset
-     * order. `next`/`busy` (under plock) route a write to the one stream it
-     * continues; a stream is used by one thread at a time. */
-    uint64_t start, next;
-    bool busy;
-    pthread_mutex_t plock;
-    struct wh_writer **parts;
-    size_t nparts;
-};
-
 static atomic_uint g_tmp_seq;
 extern const struct backend_ops backend_webhdfs;
 
-static struct wh_fs *fs_of(struct be_fs *f) { return (struct wh_fs *)f; }
 
 /* URLs and calls ----------------------------------------------------------- */
 
@@ -159,10 +87,6 @@ static char *mkurl(struct wh_fs *fs, unsigned nn, const char *path, const char *
     return u;
 }
 
-static int nn_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
-                   const char *extra, const char *verb, json_t **json, char *exc,
-                   size_t excn, struct errinfo *ei);
-
 /* A call made with token generation `gen` was told InvalidToken: renew the
  * token (RENEWDELEGATIONTOKEN over SPNEGO), else fetch a new one. true when
  * the caller may retry (also when another thread refreshed it meanwhile). */
@@ -182,10 +106,10 @@ static bool refresh_token(struct wh_fs *fs, unsigned gen)
         q = NULL;
         goto out;
     }
-    if (nn_call(fs, "PUT", "/", "RENEWDELEGATIONTOKEN", q, "renew the delegation token for",
+    if (wh_nn_call(fs, "PUT", "/", "RENEWDELEGATIONTOKEN", q, "renew the delegation token for",
                 NULL, NULL, 0, NULL) == ERR_OK) {
         ok = true;
-    } else if (nn_call(fs, "GET", "/", "GETDELEGATIONTOKEN", NULL,
+    } else if (wh_nn_call(fs, "GET", "/", "GETDELEGATIONTOKEN", NULL,
                        "get a delegation token for", &j, NULL, 0, NULL) == ERR_OK) {
         const char *t = json_string_value(json_object_get(json_object_get(j, "Token"),
                                                           "urlString"));
@@ -329,9 +253,9 @@ static bool next_attempt(struct wh_fs *fs, unsigned nn, unsigned attempt, bool s
 
 /* One NameNode call. On 2xx: *json gets the parsed body (NULL when the body
  * is empty) when json != NULL. On an error answer: mapped code, exc set. */
-static int nn_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
-                   const char *extra, const char *verb, json_t **json, char *exc,
-                   size_t excn, struct errinfo *ei)
+int wh_nn_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
+               const char *extra, const char *verb, json_t **json, char *exc,
+               size_t excn, struct errinfo *ei)
 {
     int rc;
     struct http_resp r = {0};
@@ -391,9 +315,9 @@ out:
  * CREATE/APPEND redirect pointed back at the server with data=true (or with
  * -D distcp.webhdfs.httpfs=true), writes send `data=true` and the bytes in
  * one request. */
-static int data_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
-                     const char *extra, const void *body, size_t blen, size_t max,
-                     const char *verb, struct http_resp *out, struct errinfo *ei)
+int wh_data_call(struct wh_fs *fs, const char *method, const char *path, const char *op,
+                 const char *extra, const void *body, size_t blen, size_t max,
+                 const char *verb, struct http_resp *out, struct errinfo *ei)
 {
     int rc;
     struct http_resp r = {0};
@@ -495,7 +419,7 @@ static int nn_bool(struct wh_fs *fs, const char *method, const char *path, const
                    struct errinfo *ei)
 {
     json_t *j = NULL;
-    int rc = nn_call(fs, method, path, op, extra, verb, &j, exc, excn, ei);
+    int rc = wh_nn_call(fs, method, path, op, extra, verb, &j, exc, excn, ei);
     if (rc)
         goto out;
     json_t *b = j ? json_object_get(j, "boolean") : NULL;
@@ -512,7 +436,7 @@ out:
 /* The HDFS path for a path of this store: through a gateway the store's
  * paths carry the URL prefix (/gateway/<topology>/webhdfs/v1/a/b -> /a/b),
  * which parameters naming paths (RENAME's destination) must not. */
-static const char *hdfs_path(const struct wh_fs *fs, const char *path)
+const char *wh_hdfs_path(const struct wh_fs *fs, const char *path)
 {
     if (!fs->gateway)
         return path;
@@ -525,8 +449,8 @@ static const char *hdfs_path(const struct wh_fs *fs, const char *path)
 }
 
 /* Bytes of path before its HDFS path (the gateway prefix ending in
- * "/webhdfs/v1"); 0 when not through a gateway. Mirrors hdfs_path(). */
-static size_t gw_prefix_len(const struct wh_fs *fs, const char *path)
+ * "/webhdfs/v1"); 0 when not through a gateway. Mirrors wh_hdfs_path(). */
+size_t wh_gw_prefix_len(const struct wh_fs *fs, const char *path)
 {
     if (!fs->gateway)
         return 0;
@@ -537,7 +461,7 @@ static size_t gw_prefix_len(const struct wh_fs *fs, const char *path)
 }
 
 /* "&name=<escaped value>" */
-static char *qparam(const char *name, const char *value)
+char *wh_qparam(const char *name, const char *value)
 {
     char *e = http_escape(value, 0), *s = NULL;
     if (e && asprintf(&s, "&%s=%s", name, e) < 0)
@@ -548,7 +472,7 @@ static char *qparam(const char *name, const char *value)
 
 /* Status ------------------------------------------------------------------- */
 
-static void fill_stat(const json_t *o, struct be_stat *st)
+void wh_fill_stat(const json_t *o, struct be_stat *st)
 {
     memset(st, 0, sizeof *st);
     const char *t = json_string_value(json_object_get(o, "type"));
@@ -576,10 +500,10 @@ static void fill_stat(const json_t *o, struct be_stat *st)
     }
 }
 
-static int wh_stat(struct be_fs *f, const char *path, struct be_stat *st, struct errinfo *ei)
+int wh_stat(struct be_fs *f, const char *path, struct be_stat *st, struct errinfo *ei)
 {
     json_t *j = NULL;
-    int rc = nn_call(fs_of(f), "GET", path, "GETFILESTATUS", NULL, "stat", &j, NULL, 0, ei);
+    int rc = wh_nn_call(fs_of(f), "GET", path, "GETFILESTATUS", NULL, "stat", &j, NULL, 0, ei);
     if (rc)
         goto out;
     json_t *o = j ? json_object_get(j, "FileStatus") : NULL;
@@ -587,7 +511,7 @@ static int wh_stat(struct be_fs *f, const char *path, struct be_stat *st, struct
         rc = err_setx(ei, ERR_PROTOCOL, "cannot stat '%s': answer without FileStatus", path);
         goto out;
     }
-    fill_stat(o, st);
+    wh_fill_stat(o, st);
 out:
     json_decref(j);
     return rc;
@@ -611,7 +535,7 @@ static int deliver(const char *path, json_t *arr, bool first_page, be_list_cb cb
         const char *name = json_string_value(json_object_get(o, "pathSuffix"));
         if (!name || !*name)
             return err_setx(ei, ERR_PROTOCOL, "cannot list '%s': entry without a name", path);
-        fill_stat(o, &st);
+        wh_fill_stat(o, &st);
         int rc = cb(arg, name, strlen(name), &st);
         if (rc)
             return rc;
@@ -635,14 +559,14 @@ static int wh_list(struct be_fs *f, const char *path, be_list_cb cb, void *arg,
     for (bool first = true;; first = false) {
         free(extra);
         extra = NULL;
-        if (last && !(extra = qparam("startAfter", last))) {
+        if (last && !(extra = wh_qparam("startAfter", last))) {
             rc = err_set(ei, ERR_NOMEM, "cannot list '%s'", path);
             goto out;
         }
         json_decref(j);
-        rc = nn_call(fs, "GET", path, "LISTSTATUS_BATCH", extra, "list", &j, exc, sizeof exc, ei);
+        rc = wh_nn_call(fs, "GET", path, "LISTSTATUS_BATCH", extra, "list", &j, exc, sizeof exc, ei);
         if (rc == ERR_UNSUPPORTED && first) {
-            rc = nn_call(fs, "GET", path, "LISTSTATUS", NULL, "list", &j, NULL, 0, ei);
+            rc = wh_nn_call(fs, "GET", path, "LISTSTATUS", NULL, "list", &j, NULL, 0, ei);
             if (rc)
                 goto out;
             json_t *arr = json_object_get(json_object_get(j, "FileStatuses"), "FileStatus");
@@ -739,7 +663,7 @@ static int wh_read(struct be_file *f, void *buf, size_t n, size_t *got, struct e
         rc = err_set(ei, ERR_NOMEM, "cannot read '%s'", r->path);
         goto out;
     }
-    if ((rc = data_call(r->fs, "GET", r->path, "OPEN", extra, NULL, 0, (size_t)want, "read",
+    if ((rc = wh_data_call(r->fs, "GET", r->path, "OPEN", extra, NULL, 0, (size_t)want, "read",
                         &resp, ei)))
         goto out;
     if (resp.len > want) {
@@ -813,14 +737,14 @@ static int wh_mkdirs(struct be_fs *f, const char *path, uint32_t mode, struct er
 
 static int rename_over(struct wh_fs *fs, const char *from, const char *to, struct errinfo *ei)
 {
-    char *d = qparam("destination", hdfs_path(fs, to)), *extra = NULL;
+    char *d = wh_qparam("destination", wh_hdfs_path(fs, to)), *extra = NULL;
     int rc = ERR_OK;
     if (!d || asprintf(&extra, "%s&renameoptions=OVERWRITE", d) < 0) {
         extra = NULL;
         rc = err_set(ei, ERR_NOMEM, "cannot rename '%s'", from);
         goto out;
     }
-    rc = nn_call(fs, "PUT", from, "RENAME", extra, "rename", NULL, NULL, 0, ei);
+    rc = wh_nn_call(fs, "PUT", from, "RENAME", extra, "rename", NULL, NULL, 0, ei);
 out:
     free(d);
     free(extra);
@@ -839,7 +763,7 @@ static int set_times(struct wh_fs *fs, const char *path, int64_t mtime_ns, int64
     snprintf(extra, sizeof extra, "&modificationtime=%lld&accesstime=%lld",
              mtime_ns ? (long long)(mtime_ns / 1000000) : -1LL,
              atime_ns ? (long long)(atime_ns / 1000000) : -1LL);
-    return nn_call(fs, "PUT", path, "SETTIMES", extra, "set times of", NULL, NULL, 0, ei);
+    return wh_nn_call(fs, "PUT", path, "SETTIMES", extra, "set times of", NULL, NULL, 0, ei);
 }
 
 /* The name to give SETOWNER for (name, id): the name when set, else the
@@ -881,20 +805,20 @@ static int apply_attrs(struct wh_fs *fs, const char *path, const struct be_attrs
     const char *gn = owner_name(a->st.group, a->st.gid, false, gb, sizeof gb);
     if (what & BE_ATTR_MODE) {
         snprintf(extra, sizeof extra, "&permission=%o", a->st.mode & 07777);
-        if ((rc = nn_call(fs, "PUT", path, "SETPERMISSION", extra, "set permission of", NULL,
+        if ((rc = wh_nn_call(fs, "PUT", path, "SETPERMISSION", extra, "set permission of", NULL,
                           NULL, 0, ei)))
             goto out;
     }
     if ((what & (BE_ATTR_OWNER | BE_ATTR_GROUP)) &&
         ((what & BE_ATTR_OWNER && on[0]) || (what & BE_ATTR_GROUP && gn[0]))) {
-        o = (what & BE_ATTR_OWNER) && on[0] ? qparam("owner", on) : strdup("");
-        g = (what & BE_ATTR_GROUP) && gn[0] ? qparam("group", gn) : strdup("");
+        o = (what & BE_ATTR_OWNER) && on[0] ? wh_qparam("owner", on) : strdup("");
+        g = (what & BE_ATTR_GROUP) && gn[0] ? wh_qparam("group", gn) : strdup("");
         if (!o || !g || asprintf(&q, "%s%s", o, g) < 0) {
             q = NULL;
             rc = err_set(ei, ERR_NOMEM, "cannot set owner of '%s'", path);
             goto out;
         }
-        if ((rc = nn_call(fs, "PUT", path, "SETOWNER", q, "set owner of", NULL, NULL, 0, ei)))
+        if ((rc = wh_nn_call(fs, "PUT", path, "SETOWNER", q, "set owner of", NULL, NULL, 0, ei)))
             goto out;
     }
     if ((what & BE_ATTR_REPLICATION) && a->st.replication && a->st.type != BE_DIR) {
@@ -916,7 +840,7 @@ out:
 /* Xattrs and distcp metadata (xattrs user.distcp.<key>) - values travel
  * hex-encoded both ways ("0x..."), so any bytes survive. ----------------- */
 
-static int hexv(int c)
+int wh_hexv(int c)
 {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
          : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -939,7 +863,7 @@ static bool decode_value(const char *v, unsigned char **out, size_t *len)
     if (!o)
         return false;
     for (size_t k = 0; k < l; k++) {
-        int hi = hexv((unsigned char)v[2 * k]), lo = hexv((unsigned char)v[2 * k + 1]);
+        int hi = wh_hexv((unsigned char)v[2 * k]), lo = wh_hexv((unsigned char)v[2 * k + 1]);
         if (hi < 0 || lo < 0) {
             free(o);
             return false;
@@ -956,7 +880,7 @@ static bool decode_value(const char *v, unsigned char **out, size_t *len)
 static int get_xattrs(struct wh_fs *fs, const char *path, json_t **j, json_t **arr,
                       struct errinfo *ei)
 {
-    int rc = nn_call(fs, "GET", path, "GETXATTRS", "&encoding=hex", "read xattrs of", j, NULL,
+    int rc = wh_nn_call(fs, "GET", path, "GETXATTRS", "&encoding=hex", "read xattrs of", j, NULL,
                      0, ei);
     if (rc == ERR_OK) {
         *arr = json_object_get(*j, "XAttrs");
@@ -1012,8 +936,6 @@ static bool xattr_name_ok(const char *n)
            !strncmp(n, "security.", 9) || !strncmp(n, "raw.", 4);
 }
 
-static int get_acl(struct wh_fs *fs, const char *path, char **out, struct errinfo *ei);
-
 static int wh_getattrs(struct be_fs *f, const char *path, unsigned what, struct be_attrs *out,
                        struct errinfo *ei)
 {
@@ -1024,7 +946,7 @@ static int wh_getattrs(struct be_fs *f, const char *path, unsigned what, struct 
     if ((rc = wh_stat(f, path, &out->st, ei)))
         goto out;
     if ((what & BE_ATTR_ACL) && out->st.type != BE_SYMLINK &&
-        (rc = get_acl(fs_of(f), path, &out->acl, ei)))
+        (rc = wh_get_acl(fs_of(f), path, &out->acl, ei)))
         goto out;
     if (!(what & BE_ATTR_XATTR))
         goto out;
@@ -1066,7 +988,7 @@ static int set_xattr(struct wh_fs *fs, const char *path, const char *name,
     static const char hex[] = "0123456789abcdef";
     char *n = NULL, *hv = malloc(vl * 2 + 3), *q = NULL;
     int rc = ERR_OK;
-    if (!hv || !(n = qparam("xattr.name", name))) {
+    if (!hv || !(n = wh_qparam("xattr.name", name))) {
         rc = err_set(ei, ERR_NOMEM, "cannot set xattr '%s' of '%s'", name, path);
         goto out;
     }
@@ -1084,7 +1006,7 @@ static int set_xattr(struct wh_fs *fs, const char *path, const char *name,
             rc = err_set(ei, ERR_NOMEM, "cannot set xattr '%s' of '%s'", name, path);
             goto out;
         }
-        rc = nn_call(fs, "PUT", path, "SETXATTR", q, "set xattr of", NULL, NULL, 0, ei);
+        rc = wh_nn_call(fs, "PUT", path, "SETXATTR", q, "set xattr of", NULL, NULL, 0, ei);
         if (rc != ERR_IO && rc != ERR_EXISTS)
             break; /* CREATE fails (IOException) when the xattr exists: REPLACE */
     }
@@ -1116,104 +1038,6 @@ static int wh_setmeta(struct be_fs *f, const char *path, const char *key, const 
     return put_meta(fs_of(f), path, key, value, ei);
 }
 
-/* ACLs (GETACLSTATUS / SETACL / REMOVEACL, §1.4) ------------------------------
- * distcp's text form is the whole ACL, POSIX style: "user::rwx,user:bob:r--,
- * group::r-x,mask::r-x,other::---[,default:...]", or NULL when the ACL is
- * only the permission bits. HDFS lists only the extended entries (named
- * users and groups, the unnamed group of an extended ACL, default entries);
- * the base bits come from the permission, whose group bits are the mask. */
-
-#define WH_ACL_MAX (64u << 10)
-
-static void rwx(unsigned bits, char out[4])
-{
-    out[0] = bits & 4 ? 'r' : '-';
-    out[1] = bits & 2 ? 'w' : '-';
-    out[2] = bits & 1 ? 'x' : '-';
-    out[3] = 0;
-}
-
-static int get_acl(struct wh_fs *fs, const char *path, char **out, struct errinfo *ei)
-{
-    json_t *j = NULL, *e;
-    char *buf = NULL;
-    size_t i, len = 0;
-    int rc = nn_call(fs, "GET", path, "GETACLSTATUS", NULL, "read the ACL of", &j, NULL, 0, ei);
-    *out = NULL;
-    if (rc)
-        goto out;
-    json_t *st = json_object_get(j, "AclStatus");
-    json_t *ents = json_object_get(st, "entries");
-    const char *perm = json_string_value(json_object_get(st, "permission"));
-    if (!json_is_array(ents) || !perm) {
-        rc = err_setx(ei, ERR_PROTOCOL, "cannot read the ACL of '%s': malformed AclStatus", path);
-        goto out;
-    }
-    if (json_array_size(ents) == 0)
-        goto out; /* only the permission bits */
-    unsigned mode = (unsigned)strtoul(perm, NULL, 8);
-    bool access_ext = false;
-    json_array_foreach(ents, i, e) {
-        const char *t = json_string_value(e);
-        if (t && strncmp(t, "default:", 8))
-            access_ext = true;
-    }
-    if (!(buf = malloc(WH_ACL_MAX))) {
-        rc = err_set(ei, ERR_NOMEM, "cannot read the ACL of '%s'", path);
-        goto out;
-    }
-    char b[4];
-    rwx(mode >> 6, b);
-    len = (size_t)snprintf(buf, WH_ACL_MAX, "user::%s", b);
-    bool have_group = false;
-    json_array_foreach(ents, i, e) {  /* access entries first, then defaults */
-        const char *t = json_string_value(e);
-        if (!t || !strncmp(t, "default:", 8))
-            continue;
-        have_group |= !strncmp(t, "group::", 7);
-        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",%s", t);
-    }
-    rwx(mode >> 3, b);
-    if (access_ext)
-        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, "%s%s,mask::%s",
-                                have_group ? "" : ",group::", have_group ? "" : b, b);
-    else
-        len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",group::%s", b);
-    rwx(mode, b);
-    len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",other::%s", b);
-    json_array_foreach(ents, i, e) {
-        const char *t = json_string_value(e);
-        if (t && !strncmp(t, "default:", 8))
-            len += (size_t)snprintf(buf + len, len < WH_ACL_MAX ? WH_ACL_MAX - len : 0, ",%s", t);
-    }
-    if (len >= WH_ACL_MAX) {
-        rc = err_setx(ei, ERR_LIMIT, "cannot read the ACL of '%s': longer than %u bytes", path,
-                      WH_ACL_MAX);
-        goto out;
-    }
-    *out = buf;
-    buf = NULL;
-out:
-    free(buf);
-    json_decref(j);
-    return rc;
-}
-
-/* Make path's ACL `text` (NULL: only the permission bits). */
-static int set_acl(struct wh_fs *fs, const char *path, const char *text, struct errinfo *ei)
-{
-    char *q = NULL;
-    int rc;
-    if (!text || !*text)
-        return nn_call(fs, "PUT", path, "REMOVEACL", NULL, "remove the ACL of", NULL, NULL, 0,
-                       ei);
-    if (!(q = qparam("aclspec", text)))
-        return err_set(ei, ERR_NOMEM, "cannot set the ACL of '%s'", path);
-    rc = nn_call(fs, "PUT", path, "SETACL", q, "set the ACL of", NULL, NULL, 0, ei);
-    free(q);
-    return rc;
-}
-
 /* Everything setattr/wsetattr apply: the status fields, then xattrs. */
 static int apply_all(struct wh_fs *fs, const char *path, const struct be_attrs *a,
                      unsigned what, struct errinfo *ei)
@@ -1231,7 +1055,7 @@ static int apply_all(struct wh_fs *fs, const char *path, const struct be_attrs *
      * mask), times last: nothing after them touches the file */
     if ((rc = apply_attrs(fs, path, a, what & ~(unsigned)(BE_ATTR_XATTR | BE_ATTR_TIMES), ei)))
         return rc;
-    if ((what & BE_ATTR_ACL) && a->st.type != BE_SYMLINK && (rc = set_acl(fs, path, a->acl, ei)))
+    if ((what & BE_ATTR_ACL) && a->st.type != BE_SYMLINK && (rc = wh_set_acl(fs, path, a->acl, ei)))
         return rc;
     return apply_attrs(fs, path, a, what & BE_ATTR_TIMES, ei);
 }
@@ -1271,7 +1095,7 @@ static int do_create(struct wh_writer *w, const void *data, size_t n, struct err
         snprintf(extra + len, sizeof extra - (size_t)len, "&replication=%u",
                  (unsigned)w->replication);
     struct http_resp r;
-    int rc = data_call(w->fs, "PUT", w->target, "CREATE", extra, data, n, WH_JSON_MAX, "write",
+    int rc = wh_data_call(w->fs, "PUT", w->target, "CREATE", extra, data, n, WH_JSON_MAX, "write",
                        &r, ei);
     http_resp_free(&r);
     return rc;
@@ -1279,7 +1103,7 @@ static int do_create(struct wh_writer *w, const void *data, size_t n, struct err
 
 /* Send the buffered bytes: CREATE for the first chunk (also when there is
  * none: an empty file), APPEND after. */
-static int flush_buf(struct wh_writer *w, struct errinfo *ei)
+int wh_flush_buf(struct wh_writer *w, struct errinfo *ei)
 {
     int rc = ERR_OK;
     if (w->blen == 0 && w->flushed_once)
@@ -1288,7 +1112,7 @@ static int flush_buf(struct wh_writer *w, struct errinfo *ei)
         rc = do_create(w, w->buf, w->blen, ei);
     } else {
         struct http_resp r;
-        rc = data_call(w->fs, "POST", w->target, "APPEND", NULL, w->buf, w->blen, WH_JSON_MAX,
+        rc = wh_data_call(w->fs, "POST", w->target, "APPEND", NULL, w->buf, w->blen, WH_JSON_MAX,
                        "write", &r, ei);
         http_resp_free(&r);
     }
@@ -1345,7 +1169,7 @@ static int wh_create(struct be_fs *f, const char *path, const struct be_create_o
             goto out;
         }
     }
-    /* a temp is created with its first bytes (flush_buf): a file that fits
+    /* a temp is created with its first bytes (wh_flush_buf): a file that fits
      * the buffer costs one CREATE, not two; -direct shows the name at once */
     if (w->direct && (rc = do_create(w, NULL, 0, ei)))
         goto out;
@@ -1401,7 +1225,7 @@ static int stream_write(struct wh_writer *w, const unsigned char *p, size_t n,
         p += k;
         n -= k;
         if (w->blen == WH_WBUF) {
-            int rc = flush_buf(w, ei);
+            int rc = wh_flush_buf(w, ei);
             if (rc)
                 return rc;
         }
@@ -1480,7 +1304,7 @@ static int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
                         "more than %u parts", w->path, (unsigned long long)off, WH_MAX_PARTS);
     rc = stream_write(s, buf, n, ei);
     for (size_t i = 0; i < nidle; i++) {
-        int r2 = flush_buf(idle[i], rc ? NULL : ei);
+        int r2 = wh_flush_buf(idle[i], rc ? NULL : ei);
         if (r2 == ERR_OK) {
             free(idle[i]->buf);
             idle[i]->buf = NULL;
@@ -1520,14 +1344,14 @@ static int assemble(struct wh_writer *w, uint64_t *size, struct errinfo *ei)
             return err_setx(ei, ERR_INTERNAL, "cannot finish '%s': bytes %llu-%llu were never "
                             "written", w->path, (unsigned long long)end,
                             (unsigned long long)p->start);
-        if ((rc = flush_buf(p, ei)))
+        if ((rc = wh_flush_buf(p, ei)))
             return rc;
         end = p->start + p->written;
     }
     for (size_t i = 0; i < w->nparts; i += 64) {
         size_t len = 0, k = i + 64 < w->nparts ? i + 64 : w->nparts;
         for (size_t m = i; m < k; m++)
-            len += strlen(hdfs_path(w->fs, w->parts[m]->target)) + 1;
+            len += strlen(wh_hdfs_path(w->fs, w->parts[m]->target)) + 1;
         free(list);
         if (!(list = malloc(len + 1))) {
             rc = err_set(ei, ERR_NOMEM, "cannot finish '%s'", w->path);
@@ -1537,14 +1361,14 @@ static int assemble(struct wh_writer *w, uint64_t *size, struct errinfo *ei)
         for (size_t m = i; m < k; m++) {
             if (m > i)
                 strcat(list, ",");
-            strcat(list, hdfs_path(w->fs, w->parts[m]->target));
+            strcat(list, wh_hdfs_path(w->fs, w->parts[m]->target));
         }
         free(q);
-        if (!(q = qparam("sources", list))) {
+        if (!(q = wh_qparam("sources", list))) {
             rc = err_set(ei, ERR_NOMEM, "cannot finish '%s'", w->path);
             goto out;
         }
-        if ((rc = nn_call(w->fs, "POST", w->target, "CONCAT", q, "concatenate parts into",
+        if ((rc = wh_nn_call(w->fs, "POST", w->target, "CONCAT", q, "concatenate parts into",
                           NULL, NULL, 0, ei)))
             goto out;
     }
@@ -1563,7 +1387,7 @@ static int wh_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei)
 {
     struct wh_writer *w = (struct wh_writer *)f;
     uint64_t size = w->written;
-    int rc = flush_buf(w, ei);
+    int rc = wh_flush_buf(w, ei);
     if (rc == ERR_OK)
         rc = assemble(w, &size, ei);
     memset(st, 0, sizeof *st);
@@ -1578,7 +1402,7 @@ static int wh_wsetattr(struct be_file *f, const struct be_attrs *a, unsigned wha
                        struct errinfo *ei)
 {
     struct wh_writer *w = (struct wh_writer *)f;
-    int rc = flush_buf(w, ei);
+    int rc = wh_flush_buf(w, ei);
     if (rc == ERR_OK)
         rc = apply_all(w->fs, w->target, a, what, ei);
     if (rc == ERR_OK && (what & BE_ATTR_TIMES) && a->st.mtime_ns) {
@@ -1592,7 +1416,7 @@ static int wh_wsetmeta(struct be_file *f, const char *key, const char *value,
                        struct errinfo *ei)
 {
     struct wh_writer *w = (struct wh_writer *)f;
-    int rc = flush_buf(w, ei);
+    int rc = wh_flush_buf(w, ei);
     return rc ? rc : put_meta(w->fs, w->target, key, value, ei);
 }
 
@@ -1602,7 +1426,7 @@ static void wh_abort(struct be_file *f)
     if (!w)
         return;
     if (w->append)
-        flush_buf(w, NULL); /* appended bytes may stay */
+        wh_flush_buf(w, NULL); /* appended bytes may stay */
     else if (w->flushed_once)
         wh_delete(w->fs, w->target, false, NULL);
     for (size_t i = 0; i < w->nparts; i++)
@@ -1615,7 +1439,7 @@ static int wh_commit(struct be_file *f, struct errinfo *ei)
 {
     struct wh_writer *w = (struct wh_writer *)f;
     struct be_stat st;
-    int rc = flush_buf(w, ei);
+    int rc = wh_flush_buf(w, ei);
     if (rc || w->direct)
         goto out;
     /* rename first; look closer only when it fails (a directory in the way,
@@ -1653,261 +1477,6 @@ out:
     return rc;
 }
 
-/* Checksums (GETFILECHECKSUM, §1.3 / §2.2) --------------------------------- */
-
-/* Parse {"FileChecksum":{"algorithm":..,"bytes":"<hex>","length":n}}; the
- * hex must hold exactly `length` bytes (the Java client's check). */
-static int parse_checksum(const struct http_resp *r, const char *path,
-                          struct hdfs_cksum_result *out, struct errinfo *ei)
-{
-    json_error_t je;
-    json_t *j = json_loadb(r->body ? r->body : "", r->len, 0, &je);
-    json_t *fc = j ? json_object_get(j, "FileChecksum") : NULL;
-    const char *alg = json_string_value(json_object_get(fc, "algorithm"));
-    const char *hex = json_string_value(json_object_get(fc, "bytes"));
-    json_t *len = json_object_get(fc, "length");
-    int rc = ERR_OK;
-    memset(out, 0, sizeof *out);
-    if (!alg || !hex || !json_is_integer(len) || json_integer_value(len) < 0 ||
-        (size_t)json_integer_value(len) > sizeof out->bytes ||
-        strlen(hex) != 2 * (size_t)json_integer_value(len) ||
-        strlen(alg) >= sizeof out->algorithm) {
-        rc = err_setx(ei, ERR_PROTOCOL, "cannot read the checksum of '%s': malformed "
-                      "FileChecksum answer", path);
-        goto out;
-    }
-    out->len = (size_t)json_integer_value(len);
-    for (size_t i = 0; i < out->len; i++) {
-        int hi = hexv((unsigned char)hex[2 * i]), lo = hexv((unsigned char)hex[2 * i + 1]);
-        if (hi < 0 || lo < 0) {
-            rc = err_setx(ei, ERR_PROTOCOL, "cannot read the checksum of '%s': bytes are not "
-                          "hex", path);
-            goto out;
-        }
-        out->bytes[i] = (unsigned char)(hi * 16 + lo);
-    }
-    snprintf(out->algorithm, sizeof out->algorithm, "%s", alg);
-    hex_encode(out->bytes, out->len, out->hex);
-out:
-    if (rc)
-        memset(out, 0, sizeof *out);
-    json_decref(j);
-    return rc;
-}
-
-static int get_checksum(struct wh_fs *fs, const char *path, struct hdfs_cksum_result *out,
-                        struct errinfo *ei)
-{
-    struct http_resp r;
-    int rc = data_call(fs, "GET", path, "GETFILECHECKSUM", NULL, NULL, 0, WH_JSON_MAX,
-                       "read the checksum of", &r, ei);
-    if (rc == ERR_OK)
-        rc = parse_checksum(&r, path, out, ei);
-    http_resp_free(&r);
-    return rc;
-}
-
-static int wh_checksum(struct be_fs *f, const char *path, struct hdfs_cksum_result *out,
-                       struct errinfo *ei)
-{
-    struct be_stat st;
-    int rc = wh_stat(f, path, &st, ei);
-    if (rc == ERR_OK && st.type == BE_DIR)
-        rc = err_set(ei, ERR_IS_DIR, "cannot read the checksum of '%s'", path);
-    if (rc == ERR_OK)
-        rc = get_checksum(fs_of(f), path, out, ei);
-    return rc;
-}
-
-static int wh_wchecksum(struct be_file *f, struct hdfs_cksum_result *out, struct errinfo *ei)
-{
-    struct wh_writer *w = (struct wh_writer *)f;
-    int rc = flush_buf(w, ei);
-    return rc ? rc : get_checksum(w->fs, w->target, out, ei);
-}
-
-/* Snapshots (§1.4: ALLOW/DISALLOWSNAPSHOT, CREATESNAPSHOT, DELETESNAPSHOT,
- * RENAMESNAPSHOT, GETSNAPSHOTDIFF, GETSNAPSHOTTABLEDIRECTORYLIST) ---------- */
-
-static int snap_allow(struct be_fs *f, const char *dir, bool allow, struct errinfo *ei)
-{
-    return nn_call(fs_of(f), "PUT", dir, allow ? "ALLOWSNAPSHOT" : "DISALLOWSNAPSHOT", NULL,
-                   allow ? "allow snapshots of" : "disallow snapshots of", NULL, NULL, 0, ei);
-}
-
-/* SnapshotException "already a snapshot with the same name" is ERR_EXISTS,
- * "does not exist" ERR_NOT_FOUND (the server says so only in the message). */
-static int snap_code(int rc, struct errinfo *ei)
-{
-    if (rc == ERR_IO && ei && strstr(ei->msg, "SnapshotException")) {
-        if (strstr(ei->msg, "already a snapshot") || strstr(ei->msg, "already exists"))
-            rc = ei->code = ERR_EXISTS;
-        else if (strstr(ei->msg, "does not exist") || strstr(ei->msg, "not exist"))
-            rc = ei->code = ERR_NOT_FOUND;
-    }
-    return rc;
-}
-
-static int snap_create(struct be_fs *f, const char *dir, const char *name, char *path,
-                       size_t n, struct errinfo *ei)
-{
-    char *q = name && *name ? qparam("snapshotname", name) : strdup("");
-    json_t *j = NULL;
-    int rc;
-    if (!q)
-        return err_set(ei, ERR_NOMEM, "cannot create a snapshot of '%s'", dir);
-    rc = snap_code(nn_call(fs_of(f), "PUT", dir, "CREATESNAPSHOT", q, "create a snapshot of",
-                           &j, NULL, 0, ei), ei);
-    if (rc == ERR_OK) {
-        const char *pv = json_string_value(json_object_get(j, "Path"));
-        if (!pv)
-            rc = err_setx(ei, ERR_PROTOCOL, "cannot create a snapshot of '%s': answer "
-                          "without Path", dir);
-        else if (path && n)  /* through a gateway: the store path keeps dir's prefix */
-            snprintf(path, n, "%.*s%s", (int)gw_prefix_len(fs_of(f), dir), dir, pv);
-    }
-    json_decref(j);
-    free(q);
-    return rc;
-}
-
-static int snap_remove(struct be_fs *f, const char *dir, const char *name, struct errinfo *ei)
-{
-    char *q = qparam("snapshotname", name);
-    int rc;
-    if (!q)
-        return err_set(ei, ERR_NOMEM, "cannot delete snapshot '%s' of '%s'", name, dir);
-    rc = snap_code(nn_call(fs_of(f), "DELETE", dir, "DELETESNAPSHOT", q, "delete a snapshot of",
-                           NULL, NULL, 0, ei), ei);
-    free(q);
-    return rc;
-}
-
-static int snap_rename(struct be_fs *f, const char *dir, const char *from, const char *to,
-                       struct errinfo *ei)
-{
-    char *a = qparam("oldsnapshotname", from), *b = qparam("snapshotname", to), *q = NULL;
-    int rc;
-    if (!a || !b || asprintf(&q, "%s%s", a, b) < 0) {
-        q = NULL;
-        rc = err_set(ei, ERR_NOMEM, "cannot rename snapshot '%s' of '%s'", from, dir);
-        goto out;
-    }
-    rc = snap_code(nn_call(fs_of(f), "PUT", dir, "RENAMESNAPSHOT", q, "rename a snapshot of",
-                           NULL, NULL, 0, ei), ei);
-out:
-    free(a);
-    free(b);
-    free(q);
-    return rc;
-}
-
-static int snap_diff(struct be_fs *f, const char *dir, const char *from, const char *to,
-                     be_diff_cb cb, void *arg, struct errinfo *ei)
-{
-    char *a = qparam("oldsnapshotname", from), *b = qparam("snapshotname", to ? to : "");
-    char *q = NULL;
-    json_t *j = NULL, *e;
-    size_t i;
-    int rc;
-    if (!a || !b || asprintf(&q, "%s%s", a, b) < 0) {
-        q = NULL;
-        rc = err_set(ei, ERR_NOMEM, "cannot diff snapshots of '%s'", dir);
-        goto out;
-    }
-    if ((rc = snap_code(nn_call(fs_of(f), "GET", dir, "GETSNAPSHOTDIFF", q,
-                                "diff snapshots of", &j, NULL, 0, ei), ei)))
-        goto out;
-    json_t *list = json_object_get(json_object_get(j, "SnapshotDiffReport"), "diffList");
-    if (!json_is_array(list)) {
-        rc = err_setx(ei, ERR_PROTOCOL, "cannot diff snapshots of '%s': answer without "
-                      "SnapshotDiffReport.diffList", dir);
-        goto out;
-    }
-    json_array_foreach(list, i, e) {
-        const char *t = json_string_value(json_object_get(e, "type"));
-        const char *sp = json_string_value(json_object_get(e, "sourcePath"));
-        const char *tp = json_string_value(json_object_get(e, "targetPath"));
-        enum be_diff_type type = !t ? 0 : !strcmp(t, "CREATE") ? BE_DIFF_CREATE
-                               : !strcmp(t, "MODIFY") ? BE_DIFF_MODIFY
-                               : !strcmp(t, "DELETE") ? BE_DIFF_DELETE
-                               : !strcmp(t, "RENAME") ? BE_DIFF_RENAME : 0;
-        if (!type || !sp || (type == BE_DIFF_RENAME && !tp)) {
-            rc = err_setx(ei, ERR_PROTOCOL, "cannot diff snapshots of '%s': malformed diff "
-                          "entry %zu", dir, i);
-            goto out;
-        }
-        if ((rc = cb(arg, type, sp, type == BE_DIFF_RENAME ? tp : NULL)))
-            goto out;
-    }
-out:
-    json_decref(j);
-    free(a);
-    free(b);
-    free(q);
-    return rc;
-}
-
-static int snap_dirs(struct be_fs *f, be_snapdir_cb cb, void *arg, struct errinfo *ei)
-{
-    json_t *j = NULL, *e;
-    size_t i;
-    struct wh_fs *fs = fs_of(f);
-    int rc = ERR_OK;
-    if (fs->gateway)  /* its store paths carry a topology prefix this call cannot know */
-        return err_setx(ei, ERR_UNSUPPORTED, "cannot list snapshottable directories through "
-                        "the gateway '%s': use the gateway URL of a directory with the other "
-                        "snapshot operations", fs->head.authority);
-    if ((rc = nn_call(fs, "GET", "/", "GETSNAPSHOTTABLEDIRECTORYLIST", NULL,
-                      "list snapshottable directories under", &j, NULL, 0, ei)))
-        goto out;
-    json_t *list = json_object_get(j, "SnapshottableDirectoryList");
-    if (json_is_null(list))
-        goto out;
-    if (!json_is_array(list)) {
-        rc = err_setx(ei, ERR_PROTOCOL, "cannot list snapshottable directories: malformed "
-                      "answer");
-        goto out;
-    }
-    json_array_foreach(list, i, e) {
-        json_t *ds = json_object_get(e, "dirStatus");
-        const char *parent = json_string_value(json_object_get(e, "parentFullPath"));
-        const char *name = json_string_value(json_object_get(ds, "pathSuffix"));
-        struct be_stat st;
-        char *full = NULL;
-        if (!json_is_object(ds) || !name) {
-            rc = err_setx(ei, ERR_PROTOCOL, "cannot list snapshottable directories: malformed "
-                          "entry %zu", i);
-            goto out;
-        }
-        fill_stat(ds, &st);
-        if (!parent || !*name)
-            full = strdup("/");
-        else if (asprintf(&full, "%s%s%s", parent, strcmp(parent, "/") ? "/" : "", name) < 0)
-            full = NULL;
-        if (!full) {
-            rc = err_set(ei, ERR_NOMEM, "cannot list snapshottable directories");
-            goto out;
-        }
-        rc = cb(arg, full, &st);
-        free(full);
-        if (rc)
-            goto out;
-    }
-out:
-    json_decref(j);
-    return rc;
-}
-
-static const struct be_snapshot_ops wh_snapshots = {
-    .allow = snap_allow,
-    .create = snap_create,
-    .remove = snap_remove,
-    .rename = snap_rename,
-    .diff = snap_diff,
-    .dirs = snap_dirs,
-};
-
 /* Open/close --------------------------------------------------------------- */
 
 static char *user_name(void)
@@ -1932,7 +1501,7 @@ static void wh_close(struct be_fs *f)
     if (fs->token_owned) {  /* best effort: the token dies with the job */
         char *q = NULL;
         if (asprintf(&q, "&token=%s", fs->token) >= 0)
-            nn_call(fs, "PUT", "/", "CANCELDELEGATIONTOKEN", q, "cancel the delegation token "
+            wh_nn_call(fs, "PUT", "/", "CANCELDELEGATIONTOKEN", q, "cancel the delegation token "
                     "for", NULL, NULL, 0, NULL);
         free(q);
     }
@@ -2111,7 +1680,7 @@ static int open_security(struct wh_fs *fs, const char *scheme, const char *autho
     }
     if (!fs->kerberos || fs->gateway || (fetch && !truthy(fetch)))
         goto out;
-    rc = nn_call(fs, "GET", "/", "GETDELEGATIONTOKEN", NULL, "get a delegation token for", &j,
+    rc = wh_nn_call(fs, "GET", "/", "GETDELEGATIONTOKEN", NULL, "get a delegation token for", &j,
                  NULL, 0, ei);
     if (rc == ERR_AUTH) {
         rc = err_setx(ei, ERR_AUTH, "cannot open '%s://%s': Kerberos (SPNEGO) authentication "
