@@ -271,19 +271,23 @@ def test_rank_that_cannot_start_fails_the_job(tmp_path):
     assert not os.path.exists(dst)
 
 
-def rank_pid(rank, binary):
-    """The pid of the process running `binary` as MPI rank `rank`, or None."""
+def rank_pid(rank, binary, marker):
+    """The pid of the process running `binary` as MPI rank `rank` with `marker`
+    (this test's own path) among its arguments, or None: ctest runs other MPI
+    tests at the same time, and their ranks must not be touched."""
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
             with open("/proc/%s/cmdline" % pid, "rb") as f:
-                argv0 = f.read().split(b"\0")[0].decode()
+                argv = f.read().split(b"\0")
+            argv0 = argv[0].decode()
             with open("/proc/%s/environ" % pid, "rb") as f:
                 env = f.read().split(b"\0")
         except OSError:
             continue
-        if argv0 == binary and ("OMPI_COMM_WORLD_RANK=%d" % rank).encode() in env:
+        if argv0 == binary and ("OMPI_COMM_WORLD_RANK=%d" % rank).encode() in env and \
+                marker.encode() in argv:
             return int(pid)
     return None
 
@@ -303,7 +307,7 @@ def test_killed_rank_ends_job_and_update_finishes(tmp_path):
         deadline = time.time() + 60
         victim = None
         while time.time() < deadline and p.poll() is None:
-            victim = victim or rank_pid(1, distcp_bin())
+            victim = victim or rank_pid(1, distcp_bin(), dst)
             copied = sum(len(fs) for _, _, fs in os.walk(dst)) if os.path.isdir(dst) else 0
             if victim and copied > 0:
                 break
