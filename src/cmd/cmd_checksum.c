@@ -21,6 +21,7 @@
 
 #include "backend/backend.h"
 #include "engine/job.h" /* EXIT_* */
+#include "engine/verify.h"
 #include "util/checksum.h"
 #include "util/cksum_spec.h"
 #include "util/err.h"
@@ -198,47 +199,6 @@ static int parse_args(int argc, char **argv, struct ck_opts *o, int *first, char
     return EXIT_OK;
 }
 
-/* Read the whole file and compute its checksum under spec s. */
-static int compute(struct be_fs *fs, const char *path, const char *shown, uint64_t size,
-                   const struct cksum_spec *s, unsigned char *buf,
-                   struct hdfs_cksum_result *out, struct errinfo *ei)
-{
-    struct hdfs_cksum c;
-    struct be_file *r = NULL;
-    uint64_t total = 0;
-    bool started = false;
-    int rc = hdfs_cksum_init(&c, s->mode, s->type, s->bpc, s->block_size);
-    if (rc) {
-        rc = err_set(ei, rc, "cannot checksum '%s'", shown);
-        goto out;
-    }
-    started = true;
-    if ((rc = fs->ops->open_read(fs, path, 0, &r, ei)))
-        goto out;
-    for (;;) {
-        size_t got = 0;
-        if ((rc = fs->ops->read(r, buf, CK_BUF, &got, ei)))
-            goto out;
-        if (!got)
-            break;
-        hdfs_cksum_update(&c, buf, got);
-        total += got;
-    }
-    if (total != size) {
-        rc = err_setx(ei, ERR_SHORT_READ, "cannot checksum '%s': it changed while read "
-                      "(%" PRIu64 " bytes listed, %" PRIu64 " read)", shown, size, total);
-        goto out;
-    }
-    started = false;
-    if ((rc = hdfs_cksum_final(&c, out)))
-        rc = err_set(ei, rc, "cannot checksum '%s'", shown);
-out:
-    if (started)
-        hdfs_cksum_release(&c);
-    if (r)
-        fs->ops->close_read(r);
-    return rc;
-}
 
 /* One path: print its line or fill ei. */
 static int one(const struct ck_opts *o, const char *arg, unsigned char *buf, struct errinfo *ei)
@@ -279,7 +239,7 @@ static int one(const struct ck_opts *o, const char *arg, unsigned char *buf, str
         native = !(o->mode_set || o->type_set || o->bpc_set || o->bs_set) ||
                  !strcmp(want, res.algorithm);
     }
-    if (!native && (rc = compute(fs, path, arg, st.size, &s, buf, &res, ei)))
+    if (!native && (rc = verify_read_compute(fs, path, arg, st.size, &s, buf, CK_BUF, &res, ei)))
         goto out;
     if (o->verbose)
         printf("%s\t%s\t%s\tBlockSize=%" PRIu64 "\n", arg, res.algorithm, res.hex,

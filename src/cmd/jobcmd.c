@@ -141,31 +141,6 @@ static void fmt_time(double t, char *buf, size_t n)
     strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
 }
 
-static void human(double b, char *buf, size_t n)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int i = 0;
-    while (b >= 1024 && i < 5) {
-        b /= 1024;
-        i++;
-    }
-    snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
-static void json_out_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
 static uint64_t cj_get(json_t *c, const char *k)
 {
     json_t *v = json_object_get(c, k);
@@ -319,6 +294,19 @@ static int get_job(struct jstore *s, int64_t id, struct jrow *r)
     return EXIT_OK;
 }
 
+/* The job the command names, with its store open (closed again on failure). */
+static int open_job(const char *sub, const struct jargs *a, struct jstore **s, struct jrow *r)
+{
+    int status;
+    if ((status = need_id(sub, a)) || (status = open_store(a->store, s)))
+        return status;
+    if ((status = get_job(*s, a->id, r))) {
+        jstore_close(*s);
+        *s = NULL;
+    }
+    return status;
+}
+
 /* ------------------------------------------------------------ submit */
 
 /* Detach: the grandchild runs the job with its output in the job's log. */
@@ -378,7 +366,7 @@ static int detach_and_run(struct options *o, const char *store_path, int64_t id,
     if (print_json)
         printf("{\"job_id\": %lld, \"state\": \"PENDING\", \"log\": ", (long long)id);
     if (print_json) {
-        json_out_str(stdout, logp);
+        job_json_str(stdout, logp);
         printf("}\n");
     } else {
         printf("%lld\n", (long long)id);
@@ -466,7 +454,7 @@ static int job_list(const struct jargs *a)
         char t[32], cmd[600], b[32], files[40];
         fmt_time(r->created, t, sizeof t);
         argv_display(r->argv_json, cmd, sizeof cmd);
-        human((double)cj_get(c, "BYTESCOPIED"), b, sizeof b);
+        job_human_bytes((double)cj_get(c, "BYTESCOPIED"), b, sizeof b);
         snprintf(files, sizeof files, "%" PRIu64 "/%" PRIu64, cj_get(c, "COPY") + cj_get(c, "DONE_EARLIER"),
                  cj_get(c, "FILES_EXPECTED"));
         if (a->json) {
@@ -474,7 +462,7 @@ static int job_list(const struct jargs *a)
                    "\"runs\": %d, \"exit_code\": %d, \"async\": %s, \"dry_run\": %s, \"pid\": %d, \"command\": ",
                    first ? "" : ", ", (long long)r->id, jstate_name(r->state), r->created, r->started, r->ended,
                    r->runs, r->exit_code, r->async ? "true" : "false", r->dry_run ? "true" : "false", r->pid);
-            json_out_str(stdout, cmd);
+            job_json_str(stdout, cmd);
             printf(", \"counters\": %s}", r->counters_json ? r->counters_json : "{}");
         } else {
             printf("%-6lld %-10s %-19s %-12s %-10s %.120s\n", (long long)r->id, jstate_name(r->state), t,
@@ -497,12 +485,8 @@ static int job_state(const struct jargs *a)
     struct jstore *s = NULL;
     struct jrow r;
     int status;
-    if ((status = need_id("state", a)) || (status = open_store(a->store, &s)))
+    if ((status = open_job("state", a, &s, &r)))
         return status;
-    if ((status = get_job(s, a->id, &r))) {
-        jstore_close(s);
-        return status;
-    }
     if (a->json)
         printf("{\"id\": %lld, \"state\": \"%s\"}\n", (long long)r.id, jstate_name(r.state));
     else
@@ -531,12 +515,8 @@ static int job_status(const struct jargs *a)
     size_t nerrs = 0;
     struct errinfo ei = {0};
     int status;
-    if ((status = need_id("status", a)) || (status = open_store(a->store, &s)))
+    if ((status = open_job("status", a, &s, &r)))
         return status;
-    if ((status = get_job(s, a->id, &r))) {
-        jstore_close(s);
-        return status;
-    }
     jstore_runs(s, r.id, &runs, &nruns, &ei);
     if (r.runs > 0)
         jstore_errors(s, r.id, r.runs, &errs, &nerrs, &ei);
@@ -556,25 +536,25 @@ static int job_status(const struct jargs *a)
     double eta = active && rate > 0 && planned > have ? (double)(planned - have) / rate : -1;
     if (a->json) {
         printf("{\"id\": %lld, \"state\": \"%s\", \"command\": ", (long long)r.id, jstate_name(r.state));
-        json_out_str(stdout, cmd);
+        job_json_str(stdout, cmd);
         printf(", \"argv\": %s, \"cwd\": ", r.argv_json ? r.argv_json : "[]");
-        json_out_str(stdout, r.cwd);
+        job_json_str(stdout, r.cwd);
         printf(", \"host\": ");
-        json_out_str(stdout, r.host);
+        job_json_str(stdout, r.host);
         printf(", \"pid\": %d, \"created\": %.3f, \"started\": %.3f, \"ended\": %.3f, \"heartbeat\": %.3f, "
                "\"runs\": %d, \"exit_code\": %d, \"async\": %s, \"dry_run\": %s, \"progress_percent\": %.1f, "
                "\"rate_bytes_per_second\": %.0f, \"eta_seconds\": %.0f, \"error\": ",
                r.pid, r.created, r.started, r.ended, r.heartbeat, r.runs, r.exit_code, r.async ? "true" : "false",
                r.dry_run ? "true" : "false", pct, rate, eta);
         if (r.error)
-            json_out_str(stdout, r.error);
+            job_json_str(stdout, r.error);
         else
             printf("null");
         printf(", \"counters\": %s, \"errors\": [", r.counters_json ? r.counters_json : "{}");
         for (size_t i = 0; i < nerrs; i++) {
             if (i)
                 printf(", ");
-            json_out_str(stdout, errs[i]);
+            job_json_str(stdout, errs[i]);
         }
         printf("], \"run_history\": [");
         for (size_t i = 0; i < nruns; i++)
@@ -585,7 +565,7 @@ static int job_status(const struct jargs *a)
         printf("], \"log\": ");
         char lp[4200];
         snprintf(lp, sizeof lp, "%s/log", dir);
-        json_out_str(stdout, lp);
+        job_json_str(stdout, lp);
         printf("}\n");
     } else {
         char t1[32], t2[32], t3[32], b1[32], b2[32], rt[32];
@@ -602,9 +582,9 @@ static int job_status(const struct jargs *a)
         printf("  runs:      %d%s\n", r.runs, r.exit_code >= 0 && !active ? "" : "");
         if (!active && r.runs > 0)
             printf("  exit code: %d\n", r.exit_code);
-        human((double)have, b1, sizeof b1);
-        human((double)planned, b2, sizeof b2);
-        human(rate, rt, sizeof rt);
+        job_human_bytes((double)have, b1, sizeof b1);
+        job_human_bytes((double)planned, b2, sizeof b2);
+        job_human_bytes(rate, rt, sizeof rt);
         printf("  progress:  %" PRIu64 "/%" PRIu64 " entries, %s/%s (%.0f%%), %s/s",
                cj_get(c, "COPY") + cj_get(c, "SKIP") + cj_get(c, "FAIL") + cj_get(c, "DIR_COPY") + cj_get(c, "DONE_EARLIER"),
                cj_get(c, "FILES_EXPECTED") + cj_get(c, "DIRS_EXPECTED"), b1, b2, pct, rt);
@@ -655,12 +635,8 @@ static int job_log(const struct jargs *a)
     struct jrow r;
     char dir[4096], lp[4200];
     int status;
-    if ((status = need_id("log", a)) || (status = open_store(a->store, &s)))
+    if ((status = open_job("log", a, &s, &r)))
         return status;
-    if ((status = get_job(s, a->id, &r))) {
-        jstore_close(s);
-        return status;
-    }
     jrow_release(&r);
     jstore_job_dir(s, a->id, dir, sizeof dir);
     snprintf(lp, sizeof lp, "%s/log", dir);
@@ -711,12 +687,8 @@ static int job_cancel(const struct jargs *a)
     int status;
     char host[256] = "";
     gethostname(host, sizeof host - 1);
-    if ((status = need_id("cancel", a)) || (status = open_store(a->store, &s)))
+    if ((status = open_job("cancel", a, &s, &r)))
         return status;
-    if ((status = get_job(s, a->id, &r))) {
-        jstore_close(s);
-        return status;
-    }
     if (!jstate_active(r.state)) {
         printf("job %lld is not running (%s); nothing to cancel\n", (long long)r.id, jstate_name(r.state));
         jrow_release(&r);
@@ -773,12 +745,8 @@ static int job_resume(const struct jargs *a)
     struct jrow r;
     int status;
     char path[4096], dir[4096], logp[4200];
-    if ((status = need_id("resume", a)) || (status = open_store(a->store, &s)))
+    if ((status = open_job("resume", a, &s, &r)))
         return status;
-    if ((status = get_job(s, a->id, &r))) {
-        jstore_close(s);
-        return status;
-    }
     snprintf(path, sizeof path, "%s", jstore_file(s));
     jstore_job_dir(s, r.id, dir, sizeof dir);
     jstore_close(s);
@@ -919,12 +887,8 @@ static int job_report(const struct jargs *a)
         return EXIT_INVALID;
     }
     bool listing = !strcmp(type, "listing");
-    if ((status = need_id("report", a)) || (status = open_store(a->store, &s)))
+    if ((status = open_job("report", a, &s, &r)))
         return status;
-    if ((status = get_job(s, a->id, &r))) {
-        jstore_close(s);
-        return status;
-    }
     int run = a->run ? a->run : r.runs;
     if (run <= 0 || run > r.runs) {
         fprintf(stderr, "distcp: job %lld has %d run(s); there is no run %d\n", (long long)r.id, r.runs, run);
@@ -988,12 +952,12 @@ static int job_report(const struct jargs *a)
             const char *tw = fl[1][0] == 'd' ? "directory" : fl[1][0] == 'l' ? "symlink" : fl[1][0] == 'f' ? "file" : "";
             if (json) {
                 fprintf(out, "%s{\"path\": ", first ? "" : ", ");
-                json_out_str(out, path);
+                job_json_str(out, path);
                 fprintf(out, ", \"target\": ");
-                json_out_str(out, fl[6]);
+                job_json_str(out, fl[6]);
                 fprintf(out, ", \"type\": \"%s\", \"size\": %s, \"mtime\": \"%s\", \"%s\": \"%s\", \"detail\": ",
                         tw, fl[2], mt, listing ? "action" : "status", fl[4]);
-                json_out_str(out, fl[7]);
+                job_json_str(out, fl[7]);
                 fputc('}', out);
             } else if (listing) {
                 csv_field(out, path);

@@ -152,7 +152,7 @@ static bool progress_on(const struct job *j)
     return isatty(2);
 }
 
-static void human_bytes(double b, char *buf, size_t n)
+void job_human_bytes(double b, char *buf, size_t n)
 {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     int i = 0;
@@ -180,9 +180,9 @@ static void progress_print(struct job *j, bool final)
     uint64_t bytes = atomic_load(&j->progress_bytes);
     double rate = el > 0 ? (double)bytes / el : 0;
     char b1[32], b2[32], r[32], eta[32] = "-";
-    human_bytes((double)bytes, b1, sizeof b1);
-    human_bytes((double)j->plan_bytes, b2, sizeof b2);
-    human_bytes(rate, r, sizeof r);
+    job_human_bytes((double)bytes, b1, sizeof b1);
+    job_human_bytes((double)j->plan_bytes, b2, sizeof b2);
+    job_human_bytes(rate, r, sizeof r);
     if (rate > 0 && j->plan_bytes > bytes)
         snprintf(eta, sizeof eta, "%.0fs", (double)(j->plan_bytes - bytes) / rate);
     int ph = atomic_load(&j->phase);
@@ -244,10 +244,10 @@ static int cmp_display(const void *a, const void *b)
     return strcmp(counter_display[*(const int *)a], counter_display[*(const int *)b]);
 }
 
-static void json_str(FILE *f, const char *s)
+void job_json_str(FILE *f, const char *s)
 {
     fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
         if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
         else if (*p < 0x20)
@@ -296,7 +296,7 @@ static void summary(struct job *j, int status, double dur)
         for (size_t i = 0; i < j->nerrors; i++) {
             if (i)
                 fputs(", ", f);
-            json_str(f, j->errors[i]);
+            job_json_str(f, j->errors[i]);
         }
         fprintf(f, "], \"errors_total\": %zu}\n", j->nerrors_total);
         fflush(f);

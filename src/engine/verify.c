@@ -113,8 +113,7 @@ out:
     return rc;
 }
 
-/* Read a whole file once and compute its checksum under spec s. */
-static int read_compute(struct be_fs *fs, const char *path, uint64_t size,
+int verify_read_compute(struct be_fs *fs, const char *path, const char *shown, uint64_t size,
                         const struct cksum_spec *s, void *buf, size_t bufsize,
                         struct hdfs_cksum_result *out, struct errinfo *ei)
 {
@@ -124,7 +123,7 @@ static int read_compute(struct be_fs *fs, const char *path, uint64_t size,
     bool started = false;
     int rc = hdfs_cksum_init(&c, s->mode, s->type, s->bpc, s->block_size);
     if (rc) {
-        rc = err_set(ei, rc, "cannot checksum '%s'", path);
+        rc = err_set(ei, rc, "cannot checksum '%s'", shown);
         goto out;
     }
     started = true;
@@ -140,13 +139,13 @@ static int read_compute(struct be_fs *fs, const char *path, uint64_t size,
         total += got;
     }
     if (total != size) {
-        rc = err_setx(ei, ERR_SHORT_READ, "'%s' changed while read for its checksum "
-                      "(%" PRIu64 " bytes listed, %" PRIu64 " read)", path, size, total);
+        rc = err_setx(ei, ERR_SHORT_READ, "cannot checksum '%s': it changed while read "
+                      "(%" PRIu64 " bytes listed, %" PRIu64 " read)", shown, size, total);
         goto out;
     }
     started = false;
     if ((rc = hdfs_cksum_final(&c, out)))
-        rc = err_set(ei, rc, "cannot checksum '%s'", path);
+        rc = err_set(ei, rc, "cannot checksum '%s'", shown);
 out:
     if (started)
         hdfs_cksum_release(&c);
@@ -200,7 +199,7 @@ int verify_update_compare(const struct job *j, struct be_fs *sfs, const char *sr
     const char *rpath = have_b ? src : dst;
     if (cksum_spec_for(ref->algorithm, size, &s))
         goto out;   /* an algorithm we cannot reproduce: the caller reads both */
-    if ((rc = read_compute(rfs, rpath, size, &s, buf, bufsize, &mine, ei)))
+    if ((rc = verify_read_compute(rfs, rpath, rpath, size, &s, buf, bufsize, &mine, ei)))
         goto out;
     bool eq = cksum_equal(&mine, ref, &comparable);
     if (comparable)

@@ -55,6 +55,13 @@ static inline void verify_feed(struct verify *v, const void *buf, size_t n)
 int verify_end(struct verify *v, struct be_fs *sfs, const char *src, struct be_fs *tfs,
                struct be_file *wr, const char *dst, bool *checked, struct errinfo *ei);
 
+/* Read a whole file once and compute its checksum under spec s (`shown`
+ * names it in errors); a file whose length is not `size` is ERR_SHORT_READ.
+ * Used by --checksum in -update and by `distcp checksum`. */
+int verify_read_compute(struct be_fs *fs, const char *path, const char *shown, uint64_t size,
+                        const struct cksum_spec *s, void *buf, size_t bufsize,
+                        struct hdfs_cksum_result *out, struct errinfo *ei);
+
 /* Abandon (NULL and repeated calls are fine). */
 void verify_release(struct verify *v);
 

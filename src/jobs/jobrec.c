@@ -186,7 +186,11 @@ static void journal_flush(struct job *j, bool sync)
                 break;
             off += (size_t)w;
         }
-        fdatasync(r->jfd);
+        if (off < len || fdatasync(r->jfd)) {
+            /* not recorded: a resume re-checks these files by the normal rules */
+            jobrec_log(j, "cannot write the journal of job %lld: %s; %zu finished entries are not recorded",
+                       (long long)r->id, strerror(errno ? errno : EIO), n);
+        }
         free(out);
     }
     free(b);
@@ -427,18 +431,29 @@ static int mkdir_p(const char *dir)
     return mkdir(p, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+/* Free a record whose heartbeat thread is not running (never started, or joined). */
+static void rec_free(struct jobrec *r)
+{
+    if (r->log)
+        fclose(r->log);
+    if (r->jfd >= 0)
+        close(r->jfd);
+    jstore_close(r->store);
+    pthread_mutex_destroy(&r->jlock);
+    pthread_mutex_destroy(&r->rlock);
+    pthread_mutex_destroy(&r->loglock);
+    pthread_mutex_destroy(&r->tlock);
+    pthread_cond_destroy(&r->tcond);
+    free(r->done);
+    free(r->jbuf);
+    json_decref(r->setup);
+    free(r);
+}
+
 static int start_fail(struct job *j, bool soft, const char *msg)
 {
-    struct jobrec *r = j->rec;
-    if (r) {
-        jstore_close(r->store);
-        pthread_mutex_destroy(&r->jlock);
-        pthread_mutex_destroy(&r->rlock);
-        pthread_mutex_destroy(&r->loglock);
-        pthread_mutex_destroy(&r->tlock);
-        pthread_cond_destroy(&r->tcond);
-        json_decref(r->setup);
-        free(r);
+    if (j->rec) {
+        rec_free(j->rec);
         j->rec = NULL;
     }
     if (soft) {
@@ -790,6 +805,7 @@ void jobrec_end(struct job *j, int status)
     jobrec_log(j, "run %d of job %lld ended: %s (exit %d)", r->run, (long long)r->id, jstate_name(st), status);
     if (r->jfd >= 0)
         close(r->jfd);
+    r->jfd = -1;
     if (st == JS_SUCCEEDED) {
         /* done: the plan and journal are only for resume */
         char p[4300];
@@ -798,17 +814,6 @@ void jobrec_end(struct job *j, int status)
         snprintf(p, sizeof p, "%s/journal", r->dir);
         unlink(p);
     }
-    if (r->log)
-        fclose(r->log);
-    jstore_close(r->store);
-    pthread_mutex_destroy(&r->jlock);
-    pthread_mutex_destroy(&r->rlock);
-    pthread_mutex_destroy(&r->loglock);
-    pthread_mutex_destroy(&r->tlock);
-    pthread_cond_destroy(&r->tcond);
-    free(r->done);
-    free(r->jbuf);
-    json_decref(r->setup);
-    free(r);
+    rec_free(r);
     j->rec = NULL;
 }
