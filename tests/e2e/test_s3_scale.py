@@ -4,8 +4,9 @@ trip local -> s3a:// -> local with `-update -delete`, byte-identical; a second r
 direction copies nothing; then 1% of the files change (new sizes), 1% are deleted and the
 round trip brings both sides back in step.
 
-Runs on s3rver (tests/s3, installed by scripts/setup.sh); skipped without it. moto_server
-is not used here: the other S3 test files cover it, and its in-memory store adds minutes."""
+Runs on every S3 test server present (issue 4 asks for both): s3rver (tests/s3, installed
+by scripts/setup.sh) always; moto_server where it is on PATH (it is not a Debian package, so
+CI runs s3rver only). Skipped when neither is installed."""
 import hashlib
 import os
 import random
@@ -20,8 +21,8 @@ import s3server as S  # noqa: E402
 
 NDIRS, NFILES = 100, 200
 
-pytestmark = pytest.mark.skipif(not S.have("s3rver"), reason="s3rver is not installed "
-                                "(scripts/setup.sh installs it into tests/s3)")
+pytestmark = pytest.mark.skipif(not S.kinds(), reason="no S3 test server is installed "
+                                "(scripts/setup.sh installs s3rver into tests/s3)")
 
 
 def digest_tree(root):
@@ -36,9 +37,9 @@ def digest_tree(root):
     return out
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    proc, info = S.spawn("s3rver", str(tmp_path_factory.mktemp("s3scale")))
+@pytest.fixture(scope="module", params=S.kinds() or ["s3rver"])
+def server(request, tmp_path_factory):
+    proc, info = S.spawn(request.param, str(tmp_path_factory.mktemp("s3scale")))
     try:
         yield info
     finally:
