@@ -202,6 +202,7 @@ static int d_share(struct dist *d, struct job *j, int status)
         MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
     }
     MPI_Bcast(buf, (int)len64, MPI_BYTE, 0, MPI_COMM_WORLD);
+    mpid_rows_share(j);
     memcpy(&s, buf, sizeof s);
     status = s.status;
     if (d->rank != 0 && !status) {
@@ -281,6 +282,7 @@ int mpi_main(int argc, char **argv, int (*run)(int argc, char **argv))
     mpid.d.workq_new = mpiq_new;
     mpid.d.message = d_message;
     mpid.d.end = d_end;
+    mpid.d.row = mpid_row;
     pthread_mutex_init(&mpid.mlock, NULL);
     pthread_cond_init(&mpid.mcond, NULL);
     mpid.mq = calloc(MQ_CAP, sizeof *mpid.mq);
