@@ -17,6 +17,7 @@
 struct job;
 struct workq;
 struct entry;
+struct walk;
 
 struct dist {
     int rank, size;
@@ -49,6 +50,13 @@ struct dist {
      * record writes it as its own (report rows and journal). */
     void (*row)(struct dist *d, struct job *j, int worker, const struct entry *e, const char *src,
                 const char *dst, int action, const char *detail);
+    /* Distributed listing (listing.h). Rank 0, main thread, while its walk
+     * threads run: lend directories of walk w to the ranks that ask and
+     * feed back what they listed, until the walk is over. Other ranks,
+     * after listing_prepare: list the directories rank 0 lends until it
+     * says the listing is over (share() ends it for ranks that skip it). */
+    void (*list_walk)(struct dist *d, struct job *j, struct walk *w);
+    void (*list_serve)(struct dist *d, struct job *j);
 };
 
 /* NULL in a threaded run; set by the MPI edge before job_run(). */
