@@ -88,8 +88,9 @@ def test_report_has_every_file_once(tmp_path, np, strategy):
     assert sorted(r["path"] for r in listing) == sorted(r["path"] for r in tl)
 
 
-def journal_records(path):
-    """Records in a journal file (batches of a 16-byte header + 8-byte records)."""
+def journal_records(path, actions=None):
+    """Records in a journal file (batches of a 16-byte header + 8-byte records
+    {u32 seq, u8 action}), those of `actions` when given."""
     n = 0
     try:
         with open(path, "rb") as f:
@@ -101,9 +102,17 @@ def journal_records(path):
         count = int.from_bytes(data[off + 4:off + 8], "little")
         if off + 16 + 8 * count > len(data):
             break
-        n += count
+        recs = data[off + 16:off + 16 + 8 * count]
+        n += sum(1 for i in range(count) if actions is None or recs[8 * i + 4] in actions)
         off += 16 + 8 * count
     return n
+
+
+def nfiles(root):
+    return sum(len(fs) for _, _, fs in os.walk(root))
+
+
+COPIED = (0, 1)       # jobrec.h: JR_COPIED, JR_APPENDED
 
 
 def snapshot(root):
@@ -122,9 +131,10 @@ PAUSE_AT = 40                  # rank 0's workers stop at their 40th entry
 
 def test_killed_mpi_job_resumes(tmp_path):
     """Rank 0 stops at its 40th entry (DISTCP_TEST_PAUSE) while the other
-    ranks go on copying and shipping their rows; the whole MPI job is then
-    killed with SIGKILL. `job resume` (threaded) finds far more than rank 0's
-    40 entries recorded: the other ranks' files, never written again."""
+    ranks copy the rest and ship their rows; once everything finished is
+    journaled the whole MPI job is killed with SIGKILL. `job resume`
+    (threaded) finds far more than rank 0's 40 entries recorded: the other
+    ranks' files, never written again; it copies exactly the others."""
     src = make_tree(str(tmp_path / "src"), {"d%02d" % d: {"f%03d" % i: 32 + (d * 7 + i) % 200
                                                           for i in range(NFILES)} for d in range(NDIRS)})
     dst = str(tmp_path / "dst")
@@ -147,16 +157,22 @@ def test_killed_mpi_job_resumes(tmp_path):
             raise AssertionError("rank 0 never reached the pause point")
         jid = os.listdir(jdir)[0]
         journal = os.path.join(jdir, jid, "journal")
-        # rank 0 finished fewer than PAUSE_AT + its 2 workers' entries; wait
-        # until the other ranks' records are in the journal
+        log = os.path.join(jdir, jid, "log")
+        # rank 0 holds its batches (paused); ranks 1 and 2 copy the rest, ship
+        # their rows and report (rank 0 logs it); then the journal catches up
+        # with everything finished: every file at the target (directories a
+        # file needed were made on the way; their own entries may be among
+        # rank 0's held ones)
         for _ in range(1200):
-            if journal_records(journal) >= 500:
+            text = open(log).read() if os.path.exists(log) else ""
+            if all("rank %d on" % r in text for r in (1, 2)) and \
+                    journal_records(journal, COPIED) == nfiles(dst):
                 break
             assert p.poll() is None, "the job ended while rank 0 was paused: %s" % (p.communicate(),)
             time.sleep(0.05)
         else:
-            raise AssertionError("the other ranks' records never reached the journal (%d)"
-                                 % journal_records(journal))
+            raise AssertionError("the other ranks' records never reached the journal (%d of %d)"
+                                 % (journal_records(journal, COPIED), nfiles(dst)))
         ranks = [rank_pid(r, distcp_bin(), dst) for r in range(3)]
         assert all(ranks), ranks
     finally:
