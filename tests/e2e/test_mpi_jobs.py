@@ -225,6 +225,11 @@ def test_failed_rank_reported_then_resume_finishes(tmp_path):
     assert failed, rows
     assert any(r["path"] in m.err for r in failed), (failed, m.err)
     assert all(r["detail"] for r in failed)
+    # resuming under mpirun is refused, clearly, and changes nothing
+    mr = mpirun(2, "job", "resume", jid, env=env)
+    assert mr.returncode == 255 and "not supported under mpirun" in mr.err, mr.err
+    assert mr.err.count("not supported under mpirun") == 1
+    assert run("job", "state", jid, env=env, check=0).out.strip() == "FAILED"
     run("job", "resume", jid, env=env, check=0)     # --json: no "resuming" line
     assert run("job", "state", jid, env=env, check=0).out.strip() == "SUCCEEDED"
     assert tree(dst) == tree(src)
