@@ -122,3 +122,31 @@ def test_listing_failure_on_other_rank(tmp_path, np):
     assert len(lines(m)) == 1 and lines(m) == lines(t), (m.err, t.err)
     assert "many/d07" in lines(m)[0] and "Permission denied" in lines(m)[0]
     assert not os.path.exists(tmp_path / "dm")
+
+
+def test_s3_source_listed_by_rank0(tmp_path):
+    """An S3 source is one flat, paged listing: it stays on rank 0 (no
+    directory is lent, even with DISTCP_TEST_LIST_REMOTE_ONLY) and the result
+    is the threaded one."""
+    import sys
+    from conftest import ROOT
+    sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
+    import s3server as S
+    if "s3rver" not in S.kinds():
+        pytest.skip("no s3rver (scripts/setup.sh installs it into tests/s3/node_modules)")
+    proc, info = S.spawn("s3rver", str(tmp_path / "s3state"))
+    try:
+        env = {k: v for k, v in info["env"].items() if k != "AWS_ENDPOINT_URL"}
+        d = ["-D", "fs.s3a.endpoint=" + info["endpoint"]]
+        src = make_tree(str(tmp_path / "src"), {"a": {"x": "1", "b": {"y": 3000}},
+                                                 "many": {"d%d" % i: {"f": "z" * i} for i in range(12)}})
+        s3src = "s3a://%s/up" % info["bucket"]
+        run(*d, src, s3src, env=env, check=0)
+        t = run(*d, "--json", s3src, str(tmp_path / "t"), env=env, check=0)
+        m = mpirun(2, *d, "-v", "-log", str(tmp_path / "log"), "--json", s3src, str(tmp_path / "m"),
+                   env=dict(env, **REMOTE), check=0)
+        assert "listing: rank" not in m.err, m.err
+        assert comparable(js(m)) == comparable(js(t))
+        assert tree(str(tmp_path / "m")) == tree(str(tmp_path / "t")) == tree(src)
+    finally:
+        S.stop(proc)
