@@ -17,7 +17,9 @@ Workloads (deterministic):
   list   --list-dirs directories (three levels: 20 x 20 x rest) of 4 tiny
          files each, listed and planned with --dry-run (no copy: the
          listing is distributed over the ranks, see README "MPI mode");
-         files/s counts listed entries
+         files/s counts listed entries; "start s" is the median of the
+         same launcher running `distcp --version` (mpirun's own start-up and
+         end), and "net s" = median - start s, the listing and planning
 --only small,large,list picks workloads.
 
 Put --dir on a journaled file system (bench/benchfs.sh up DIR): `/` on the
@@ -31,6 +33,7 @@ measures that instead.
                        [--distcp build/distcp]
 """
 import argparse
+import json
 import os
 import random
 import shutil
@@ -138,8 +141,8 @@ def main():
     layouts = [("threaded", [a.distcp])]
     for n in a.ranks.split(","):
         layouts.append(("mpi -np %s" % n, [mpirun, "-np", n, a.distcp]))
-    print("| workload | layout | median s | files/s | MB/s | vs threaded |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| workload | layout | median s | files/s | MB/s | vs threaded | start s | net s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for wl, src in srcs.items():
         files, size = tree_size(src)
         dst = os.path.join(work, "dst")
@@ -149,15 +152,20 @@ def main():
         for name, pre in layouts:
             cmd = [*pre, "-m", str(a.maps), src, dst]
             if wl == "list":
-                cmd = [*pre, "--job-store", "none", "--dry-run", "-m", str(a.maps), src, dst]
+                # --json: no line per entry (through mpirun's output forwarding,
+                # 100,000s of lines cost more than the listing)
+                cmd = [*pre, "--job-store", "none", "--dry-run", "--json", "-m", str(a.maps), src, dst]
             one_run(cmd, dst, env)                       # warm-up
             if wl == "list":
-                # the plan is the same in every layout: one line per entry
+                # the plan's totals are the same in every layout
                 p = subprocess.run(cmd, env=env, capture_output=True, text=True)
-                lines = sorted(p.stdout.splitlines())
-                if len(lines) < files or (name != "threaded" and lines != ref):
-                    sys.exit("the dry run's plan differs (%s)" % name)
-                ref = lines
+                js = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+                c = js[0]["counters"] if js else None
+                if c:
+                    c = {k: v for k, v in c.items() if k not in ("BANDWIDTH_IN_BYTES", "SLEEP_TIME_MS")}
+                if not c or (name != "threaded" and c != ref):
+                    sys.exit("the dry run's plan differs (%s): %s" % (name, p.stdout[-2000:]))
+                ref = c
             else:
                 p = subprocess.run(["diff", "-rq", src, dst], capture_output=True, text=True)
                 if p.returncode != 0:
@@ -165,8 +173,9 @@ def main():
             times = [one_run(cmd, dst, env) for _ in range(a.runs)]
             med = statistics.median(times)
             base = base or med
-            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx |" % (
-                wl, name, med, files / med, size / med / 1e6, base / med), flush=True)
+            start = statistics.median(one_run([*pre, "--version"], dst, env) for _ in range(a.runs))
+            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx | %.2f | %.2f |" % (
+                wl, name, med, files / med, size / med / 1e6, base / med, start, med - start), flush=True)
         shutil.rmtree(dst, ignore_errors=True)
 
 
