@@ -50,6 +50,9 @@ MPI_ENV = {
     "OMPI_MCA_btl": "self,vader,tcp",
     "OMPI_MCA_btl_tcp_if_include": "lo",
     "OMPI_MCA_oob_tcp_if_include": "lo",
+    # ranks that wait yield the CPU (as when oversubscribed) also at -np 2 on
+    # 2 cores: on a shared machine busy-polling ranks starve everything else
+    "OMPI_MCA_mpi_yield_when_idle": "1",
 }
 
 

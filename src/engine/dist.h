@@ -56,6 +56,7 @@ struct dist {
      * after listing_prepare: list the directories rank 0 lends until it
      * says the listing is over (share() ends it for ranks that skip it). */
     void (*list_walk)(struct dist *d, struct job *j, struct walk *w);
+#define DIST_LIST_AHEAD 64  /* most directories lent to one rank at a time (slots rank*64+k) */
     void (*list_serve)(struct dist *d, struct job *j);
 };
 

@@ -869,6 +869,11 @@ static size_t list_threads(const struct job *j)
     return n < 1 ? 1 : (size_t)n;
 }
 
+size_t listing_threads(const struct job *j)
+{
+    return list_threads(j);
+}
+
 static void qualified_prefix(struct be_fs *fs, char *buf, size_t n)
 {
     backend_qualified(fs, "/", buf, n);
@@ -890,7 +895,7 @@ int listing_build(struct job *j)
     w.nthreads = list_threads(j);
     w.budget = sorter_mem();
     if ((w.dist = dist_listing(j))) {
-        w.nslots = (size_t)job_dist->size;
+        w.nslots = (size_t)job_dist->size * DIST_LIST_AHEAD;
         /* test hook: every directory is listed by another rank */
         const char *ro = getenv("DISTCP_TEST_LIST_REMOTE_ONLY");
         if (ro && *ro == '1')

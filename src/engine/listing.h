@@ -23,8 +23,8 @@ int listing_walk_target(struct job *j, struct be_fs *fs, const char *root_path,
 
 /* Distributed listing (MPI, dist.h `list_walk`): rank 0's walk lends
  * directories to the other ranks. Rank 0's main thread only:
- *  - listing_lend: take a directory off the walk's stack for `slot` (a
- *    rank; one at a time); false when none is waiting;
+ *  - listing_lend: take a directory off the walk's stack for `slot` (one
+ *    directory per slot, DIST_LIST_AHEAD slots per rank); false when none waits;
  *  - listing_lent_child: one child of slot's directory as its rank listed
  *    it, treated exactly as the walk's threads treat theirs (unsafe names,
  *    filters, the sorter, subdirectories pushed on the stack); ERR_*;
@@ -41,5 +41,7 @@ void listing_lent_done(struct walk *w, size_t slot, int rc, const struct errinfo
 bool listing_walk_over(struct walk *w);
 int listing_list_dir(struct job *j, uint32_t root, const char *path, be_list_cb cb, void *arg,
                      struct errinfo *ei);
+/* The walk's thread count (-numListstatusThreads; 1 with -useiterator). */
+size_t listing_threads(const struct job *j);
 
 #endif
