@@ -9,7 +9,9 @@ its threads use. The result must be the threaded one:
     another rank, and `-v` / the job log say how many each listed;
   - a directory that cannot be listed on another rank gives the threaded
     run's message and exit code (DISTCP_TEST_FAIL_LIST: the tests run as
-    root, which reads any directory, so the fault is injected).
+    root, which reads any directory, so the fault is injected);
+  - WebHDFS sources are listed by the other ranks too (WebHDFS TEST SERVER);
+    S3 sources stay on rank 0 (s3rver).
 Skips like test_mpi.py when MPI is missing."""
 import csv
 import io
@@ -150,3 +152,30 @@ def test_s3_source_listed_by_rank0(tmp_path):
         assert tree(str(tmp_path / "m")) == tree(str(tmp_path / "t")) == tree(src)
     finally:
         S.stop(proc)
+
+
+def test_webhdfs_source_listed_by_other_ranks(tmp_path):
+    """WebHDFS sources are listed by every rank through its own client (the
+    WebHDFS TEST SERVER): with rank 0 listing nothing itself the plan and the
+    copy are the threaded ones."""
+    import sys
+    from conftest import ROOT
+    sys.path.insert(0, os.path.join(ROOT, "tests", "webhdfs"))
+    import webhdfs_server as W
+    src = build(tmp_path)
+    os.remove(os.path.join(src, "link"))     # HDFS over REST: no symbolic links
+    root = tmp_path / "hdfs"
+    root.mkdir()
+    proc, info = W.spawn(str(root), max_seconds=600)
+    try:
+        base = "webhdfs://127.0.0.1:%d" % info["nn_port"]
+        run(src, base + "/up", check=0)
+        t = run("--json", base + "/up", str(tmp_path / "t"), check=0)
+        m = mpirun(3, "-v", "-log", str(tmp_path / "log"), "--json", base + "/up", str(tmp_path / "m"),
+                   env=REMOTE, check=0)
+        by = listed_by_ranks(m.err)
+        assert sorted(by) == [1, 2] and sum(by.values()) == ndirs(src), m.err
+        assert comparable(js(m)) == comparable(js(t))
+        assert tree(str(tmp_path / "m")) == tree(str(tmp_path / "t")) == tree(src)
+    finally:
+        W.stop_process(proc)
