@@ -485,9 +485,11 @@ struct walk {
     const char *qprefix;          /* qualified prefix for filters ("file:") */
     bool keep_excluded;           /* add filtered entries flagged, not drop them */
     size_t budget;                /* sort memory for this walk (bytes) */
-    /* MPI: directories lent to other ranks (slot = rank), rank 0's main thread */
+    /* MPI: directories lent to other ranks (slots rank * DIST_LIST_AHEAD + k),
+     * all handled by rank 0's main thread */
     bool dist;
     size_t nslots;
+    char *lent_buf;               /* the path scratch every slot's context shares */
     struct wthread *lent;         /* per slot: the lent directory's context */
     struct wdir *lent_dir;        /* per slot: the lent directory (path NULL: none) */
     struct sorter *rsorter;       /* what lent directories contributed */
@@ -688,17 +690,15 @@ static int walk_run(struct walk *w, struct sorter *into, struct errinfo *ei)
         w->lent = calloc(w->nslots, sizeof *w->lent);
         w->lent_dir = calloc(w->nslots, sizeof *w->lent_dir);
         w->rsorter = sorter_new(w->j->workdir, per);
-        if (!w->lent || !w->lent_dir || !w->rsorter) {
+        w->lent_buf = malloc(PATHMAX * 2 + 8);
+        if (!w->lent || !w->lent_dir || !w->rsorter || !w->lent_buf) {
             rc = err_setx(ei, ERR_NOMEM, "out of memory");
             goto out;
         }
         for (size_t i = 0; i < w->nslots; i++) {
             w->lent[i].w = w;
             w->lent[i].s = w->rsorter;
-            if (!(w->lent[i].buf = malloc(PATHMAX * 2 + 8))) {
-                rc = err_setx(ei, ERR_NOMEM, "out of memory");
-                goto out;
-            }
+            w->lent[i].buf = w->lent_buf;
         }
     }
     for (size_t i = 0; i < n; i++) {
@@ -740,13 +740,12 @@ out:
         rc = sorter_absorb(into, w->rsorter, ei);
     sorter_free(w->rsorter);
     w->rsorter = NULL;
-    for (size_t i = 0; w->lent && i < w->nslots; i++) {
-        free(w->lent[i].buf);
-        if (w->lent_dir) {
-            free(w->lent_dir[i].path);
-            free(w->lent_dir[i].key);
-        }
+    for (size_t i = 0; w->lent_dir && i < w->nslots; i++) {
+        free(w->lent_dir[i].path);
+        free(w->lent_dir[i].key);
     }
+    free(w->lent_buf);
+    w->lent_buf = NULL;
     free(w->lent);
     free(w->lent_dir);
     w->lent = NULL;
