@@ -793,8 +793,9 @@ bool listing_lend(struct walk *w, size_t slot, uint32_t *root, const char **path
 int listing_lent_child(struct walk *w, size_t slot, const char *name, size_t namelen,
                        const struct be_stat *st)
 {
-    if (slot >= w->nslots || !w->lent_dir[slot].path || w->done)
-        return ERR_OK;          /* the walk is over (failed): nothing more counts */
+    if (slot >= w->nslots || !w->lent_dir[slot].path)
+        return ERR_OK;
+    /* after a failure too, as the threads finish the directory in hand */
     return walk_cb(&w->lent[slot], name, namelen, st);
 }
 
