@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""mpi_scaling.py - how the MPI mode scales: a small-file and a large-file copy
-with the threaded run and with `mpirun -np N` for N = 1, 2, 4 on this machine
-(oversubscribed; TCP/shared memory on lo). Not part of the test suite.
+"""mpi_scaling.py - how the MPI mode scales: a small-file and a large-file copy,
+and the listing of a many-directory tree, with the threaded run and with
+`mpirun -np N` for N = 1, 2, 4 on this machine (oversubscribed; TCP/shared
+memory on lo). Not part of the test suite.
 
 For every workload and layout: one untimed warm-up, then --runs timed runs
 (the target removed before each, `distcp ... && sync` timed), the result
@@ -13,6 +14,13 @@ only in how workers are spread over processes.
 Workloads (deterministic):
   small  --small-files files of 1-16 KiB in 100-file directories
   large  --large-files files of --large-mib MiB of incompressible data
+  list   --list-dirs directories (three levels: 20 x 20 x rest) of 4 tiny
+         files each, listed and planned with --dry-run (no copy: the
+         listing is distributed over the ranks, see README "MPI mode");
+         files/s counts listed entries; "start s" is the median of the
+         same launcher running `distcp --version` (mpirun's own start-up and
+         end), and "net s" = median - start s, the listing and planning
+--only small,large,list picks workloads.
 
 Put --dir on a journaled file system (bench/benchfs.sh up DIR): `/` on the
 project's VMs is ext4 without a journal, where file creation collapses for
@@ -21,9 +29,11 @@ measures that instead.
 
   bench/mpi_scaling.py --dir /mnt/bench [--runs 3] [--small-files 20000]
                        [--large-files 4] [--large-mib 256] [--maps 8]
+                       [--list-dirs 8000] [--only small,large,list]
                        [--distcp build/distcp]
 """
 import argparse
+import json
 import os
 import random
 import shutil
@@ -40,6 +50,9 @@ MPI_ENV = {
     "OMPI_MCA_btl": "self,vader,tcp",
     "OMPI_MCA_btl_tcp_if_include": "lo",
     "OMPI_MCA_oob_tcp_if_include": "lo",
+    # ranks that wait yield the CPU (as when oversubscribed) also at -np 2 on
+    # 2 cores: on a shared machine busy-polling ranks starve everything else
+    "OMPI_MCA_mpi_yield_when_idle": "1",
 }
 
 
@@ -64,6 +77,15 @@ def gen_large(root, n, mib):
                 f.write(k.to_bytes(8, "little") + block[8:])
 
 
+def gen_dirs(root, ndirs):
+    for i in range(ndirs):
+        d = os.path.join(root, "a%02d" % (i % 20), "b%02d" % (i // 20 % 20), "c%05d" % i)
+        os.makedirs(d, exist_ok=True)
+        for k in range(4):
+            with open(os.path.join(d, "f%d" % k), "wb") as f:
+                f.write(b"x" * (i % 97 + k))
+
+
 def tree_size(root):
     files = total = 0
     for dp, _, fs in os.walk(root):
@@ -71,6 +93,13 @@ def tree_size(root):
             files += 1
             total += os.path.getsize(os.path.join(dp, n))
     return files, total
+
+
+def list_entries(root):
+    n = 0
+    for _, ds, fs in os.walk(root):
+        n += len(ds) + len(fs)
+    return n
 
 
 def one_run(cmd, dst, env):
@@ -93,6 +122,8 @@ def main():
     ap.add_argument("--large-files", type=int, default=4)
     ap.add_argument("--large-mib", type=int, default=256)
     ap.add_argument("--maps", type=int, default=8)
+    ap.add_argument("--list-dirs", type=int, default=8000)
+    ap.add_argument("--only", default="small,large,list")
     ap.add_argument("--ranks", default="1,2,4")
     ap.add_argument("--distcp", default=os.path.join(ROOT, "build", "distcp"))
     a = ap.parse_args()
@@ -102,31 +133,52 @@ def main():
     env = dict(os.environ, **MPI_ENV)
     env.pop("DISTCP_PROGRESS", None)
     work = os.path.abspath(a.dir)
-    srcs = {"small": os.path.join(work, "src-small"), "large": os.path.join(work, "src-large")}
-    if not os.path.isdir(srcs["small"]):
+    only = a.only.split(",")
+    srcs = {w: os.path.join(work, "src-" + w) for w in ("small", "large", "list") if w in only}
+    if "small" in srcs and not os.path.isdir(srcs["small"]):
         gen_small(srcs["small"], a.small_files)
-    if not os.path.isdir(srcs["large"]):
+    if "large" in srcs and not os.path.isdir(srcs["large"]):
         gen_large(srcs["large"], a.large_files, a.large_mib)
+    if "list" in srcs and not os.path.isdir(srcs["list"]):
+        gen_dirs(srcs["list"], a.list_dirs)
     layouts = [("threaded", [a.distcp])]
     for n in a.ranks.split(","):
         layouts.append(("mpi -np %s" % n, [mpirun, "-np", n, a.distcp]))
-    print("| workload | layout | median s | files/s | MB/s | vs threaded |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| workload | layout | median s | files/s | MB/s | vs threaded | start s | net s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for wl, src in srcs.items():
         files, size = tree_size(src)
         dst = os.path.join(work, "dst")
         base = None
+        if wl == "list":
+            files, size = list_entries(src), 0
         for name, pre in layouts:
             cmd = [*pre, "-m", str(a.maps), src, dst]
+            if wl == "list":
+                # --json: no line per entry (through mpirun's output forwarding,
+                # 100,000s of lines cost more than the listing)
+                cmd = [*pre, "--job-store", "none", "--dry-run", "--json", "-m", str(a.maps), src, dst]
             one_run(cmd, dst, env)                       # warm-up
-            p = subprocess.run(["diff", "-rq", src, dst], capture_output=True, text=True)
-            if p.returncode != 0:
-                sys.exit("result differs from the source (%s): %s" % (name, p.stdout[:2000]))
+            if wl == "list":
+                # the plan's totals are the same in every layout
+                p = subprocess.run(cmd, env=env, capture_output=True, text=True)
+                js = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+                c = js[0]["counters"] if js else None
+                if c:
+                    c = {k: v for k, v in c.items() if k not in ("BANDWIDTH_IN_BYTES", "SLEEP_TIME_MS")}
+                if not c or (name != "threaded" and c != ref):
+                    sys.exit("the dry run's plan differs (%s): %s" % (name, p.stdout[-2000:]))
+                ref = c
+            else:
+                p = subprocess.run(["diff", "-rq", src, dst], capture_output=True, text=True)
+                if p.returncode != 0:
+                    sys.exit("result differs from the source (%s): %s" % (name, p.stdout[:2000]))
             times = [one_run(cmd, dst, env) for _ in range(a.runs)]
             med = statistics.median(times)
             base = base or med
-            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx |" % (
-                wl, name, med, files / med, size / med / 1e6, base / med), flush=True)
+            start = statistics.median(one_run([*pre, "--version"], dst, env) for _ in range(a.runs))
+            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx | %.2f | %.2f |" % (
+                wl, name, med, files / med, size / med / 1e6, base / med, start, med - start), flush=True)
         shutil.rmtree(dst, ignore_errors=True)
 
 

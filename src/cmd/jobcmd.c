@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "cmd/cli.h"
+#include "engine/dist.h"
 #include "engine/job.h"
 #include "jobs/store.h"
 
@@ -745,6 +746,13 @@ static int job_resume(const struct jargs *a)
     struct jrow r;
     int status;
     char path[4096], dir[4096], logp[4200];
+    if (job_dist && job_dist->size > 1) {
+        /* every rank would check and claim the job on its own: not done */
+        fprintf(stderr, "distcp job resume: not supported under mpirun (%d ranks): run 'distcp job resume %lld' "
+                "without mpirun; it finishes the job in one process, skipping what every rank recorded\n",
+                job_dist->size, (long long)a->id);
+        return EXIT_INVALID;
+    }
     if ((status = open_job("resume", a, &s, &r)))
         return status;
     snprintf(path, sizeof path, "%s", jstore_file(s));

@@ -16,6 +16,8 @@
 
 struct job;
 struct workq;
+struct entry;
+struct walk;
 
 struct dist {
     int rank, size;
@@ -43,6 +45,19 @@ struct dist {
     void (*message)(struct dist *d, struct job *j, int status, const char *msg);
     /* Collective, once, at the end: rank 0's final status to every rank. */
     int (*end)(struct dist *d, struct job *j, int status);
+    /* Ranks other than 0 (worker threads): one report row (jobrec_row's
+     * arguments, action an enum jr_action), shipped to rank 0, whose job
+     * record writes it as its own (report rows and journal). */
+    void (*row)(struct dist *d, struct job *j, int worker, const struct entry *e, const char *src,
+                const char *dst, int action, const char *detail);
+    /* Distributed listing (listing.h). Rank 0, main thread, while its walk
+     * threads run: lend directories of walk w to the ranks that ask and
+     * feed back what they listed, until the walk is over. Other ranks,
+     * after listing_prepare: list the directories rank 0 lends until it
+     * says the listing is over (share() ends it for ranks that skip it). */
+    void (*list_walk)(struct dist *d, struct job *j, struct walk *w);
+#define DIST_LIST_AHEAD 64  /* most directories lent to one rank at a time (slots rank*64+k) */
+    void (*list_serve)(struct dist *d, struct job *j);
 };
 
 /* NULL in a threaded run; set by the MPI edge before job_run(). */

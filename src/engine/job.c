@@ -562,6 +562,9 @@ int job_run(struct options *o)
     }
     if ((status = listing_prepare(j)))
         goto out;
+    /* MPI: the other ranks list what rank 0 lends them (mpi_list.c) */
+    if (job_dist && dist_rank() != 0 && job_dist->list_serve)
+        job_dist->list_serve(job_dist, j);
     /* MPI ranks other than 0 only execute batches: they take the plan's
      * state from rank 0 in share() below */
     if (dist_rank() == 0 && (status = job_setup_rank0(j)))

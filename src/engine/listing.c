@@ -6,8 +6,15 @@
  * it; each thread lists one directory through the backend and adds each
  * child to its own sorter (no shared state per entry), pushing child
  * directories back on the stack. Termination: the stack is empty and no
- * thread is busy. Filters do not prune traversal (B §4). */
+ * thread is busy. Filters do not prune traversal (B §4).
+ *
+ * Under MPI (dist.h `list_walk`) rank 0's walk also lends directories to
+ * the other ranks: a lent directory counts busy until its children come
+ * back; rank 0 then runs each child through the very callback its threads
+ * use (filters, sorter, subdirectories pushed on the same stack), so the
+ * plan is the same as a threaded one and faster ranks take more. */
 #include "engine/listing.h"
+#include "engine/dist.h"
 #include "jobs/jobrec.h"
 
 #include "engine/decide.h"
@@ -478,6 +485,14 @@ struct walk {
     const char *qprefix;          /* qualified prefix for filters ("file:") */
     bool keep_excluded;           /* add filtered entries flagged, not drop them */
     size_t budget;                /* sort memory for this walk (bytes) */
+    /* MPI: directories lent to other ranks (slots rank * DIST_LIST_AHEAD + k),
+     * all handled by rank 0's main thread */
+    bool dist;
+    size_t nslots;
+    char *lent_buf;               /* the path scratch every slot's context shares */
+    struct wthread *lent;         /* per slot: the lent directory's context */
+    struct wdir *lent_dir;        /* per slot: the lent directory (path NULL: none) */
+    struct sorter *rsorter;       /* what lent directories contributed */
 };
 
 struct wthread {
@@ -583,6 +598,29 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
     return ERR_OK;
 }
 
+/* List one directory with the walk's retries (B §10: each listStatus is
+ * retried up to 3 times). `stop`: a callback error (retrying cannot help).
+ * DISTCP_TEST_FAIL_LIST=<text> fails directories whose path contains text,
+ * as an unreadable one would (root reads any directory). */
+static int list_dir(struct be_fs *fs, const char *path, be_list_cb cb, void *arg,
+                    const struct errinfo *stop, struct errinfo *ei)
+{
+    const char *fl = getenv("DISTCP_TEST_FAIL_LIST");
+    if (fl && *fl && strstr(path, fl)) {
+        char d[PATHMAX];
+        backend_display(fs, path, d, sizeof d);
+        return err_setx(ei, ERR_ACCESS, "cannot list '%s': Permission denied (test fault DISTCP_TEST_FAIL_LIST)", d);
+    }
+    int rc = ERR_OK;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        rc = fs->ops->list(fs, path, cb, arg, ei);
+        if (!rc || err_class_of(rc) != ERRC_RETRY || (stop && stop->code))
+            break;
+        usleep(200000u << attempt);
+    }
+    return rc;
+}
+
 static void *walk_main(void *arg)
 {
     struct wthread *t = arg;
@@ -608,14 +646,7 @@ static void *walk_main(void *arg)
         t->dirkey = d.key;
         t->dirkeylen = strlen(d.key);
         t->fs = fs;
-        int rc = ERR_OK;
-        for (int attempt = 0; attempt < 3; attempt++) {
-            /* B §10: each listStatus is retried up to 3 times */
-            rc = fs->ops->list(fs, d.path, walk_cb, t, &ei);
-            if (!rc || err_class_of(rc) != ERRC_RETRY || w->ei.code)
-                break;
-            usleep(200000u << attempt);
-        }
+        int rc = list_dir(fs, d.path, walk_cb, t, &w->ei, &ei);
         pthread_mutex_lock(&w->lock);
         w->busy--;
         if (rc && !w->rc) {
@@ -646,14 +677,30 @@ static int walk_run(struct walk *w, struct sorter *into, struct errinfo *ei)
 {
     int rc = ERR_OK;
     size_t n = w->nthreads;
-    pthread_t *th = calloc(n, sizeof *th);
-    struct wthread *ts = calloc(n, sizeof *ts);
+    pthread_t *th = calloc(n + 1, sizeof *th);
+    struct wthread *ts = calloc(n + 1, sizeof *ts);
     size_t started = 0;
     if (!th || !ts) {
         rc = err_setx(ei, ERR_NOMEM, "out of memory");
         goto out;
     }
-    size_t per = w->budget / n;
+    size_t parts = n + (w->dist ? 1 : 0);
+    size_t per = w->budget / (parts ? parts : 1);
+    if (w->dist) {
+        w->lent = calloc(w->nslots, sizeof *w->lent);
+        w->lent_dir = calloc(w->nslots, sizeof *w->lent_dir);
+        w->rsorter = sorter_new(w->j->workdir, per);
+        w->lent_buf = malloc(PATHMAX * 2 + 8);
+        if (!w->lent || !w->lent_dir || !w->rsorter || !w->lent_buf) {
+            rc = err_setx(ei, ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < w->nslots; i++) {
+            w->lent[i].w = w;
+            w->lent[i].s = w->rsorter;
+            w->lent[i].buf = w->lent_buf;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
         ts[i].w = w;
         ts[i].s = sorter_new(w->j->workdir, per);
@@ -672,6 +719,10 @@ static int walk_run(struct walk *w, struct sorter *into, struct errinfo *ei)
             pthread_mutex_unlock(&w->lock);
             break;
         }
+    /* MPI: the main thread lends directories to the other ranks until the
+     * walk is over (it returns at once after a failure to start) */
+    if (w->dist)
+        job_dist->list_walk(job_dist, w->j, w);
 out:
     for (size_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
@@ -685,6 +736,20 @@ out:
         sorter_free(ts[i].s);
         free(ts[i].buf);
     }
+    if (w->rsorter && !rc)
+        rc = sorter_absorb(into, w->rsorter, ei);
+    sorter_free(w->rsorter);
+    w->rsorter = NULL;
+    for (size_t i = 0; w->lent_dir && i < w->nslots; i++) {
+        free(w->lent_dir[i].path);
+        free(w->lent_dir[i].key);
+    }
+    free(w->lent_buf);
+    w->lent_buf = NULL;
+    free(w->lent);
+    free(w->lent_dir);
+    w->lent = NULL;
+    w->lent_dir = NULL;
     pthread_mutex_lock(&w->lock);
     for (size_t i = 0; i < w->n; i++) {
         free(w->stack[i].path);
@@ -699,6 +764,97 @@ out:
     return rc;
 }
 
+/* ---------------------------------------------- distributed (MPI) walk */
+
+bool listing_lend(struct walk *w, size_t slot, uint32_t *root, const char **path)
+{
+    if (slot >= w->nslots || w->lent_dir[slot].path)
+        return false;
+    pthread_mutex_lock(&w->lock);
+    if (w->done || w->n == 0) {
+        pthread_mutex_unlock(&w->lock);
+        return false;
+    }
+    struct wdir d = w->stack[--w->n];
+    w->busy++;
+    pthread_mutex_unlock(&w->lock);
+    w->lent_dir[slot] = d;
+    struct wthread *t = &w->lent[slot];
+    t->root = d.root;
+    t->dirpath = d.path;
+    t->dirkey = d.key;
+    t->dirkeylen = strlen(d.key);
+    t->fs = w->j->roots[d.root].fs;
+    *root = d.root;
+    *path = d.path;
+    return true;
+}
+
+int listing_lent_child(struct walk *w, size_t slot, const char *name, size_t namelen,
+                       const struct be_stat *st)
+{
+    if (slot >= w->nslots || !w->lent_dir[slot].path)
+        return ERR_OK;
+    /* after a failure too, as the threads finish the directory in hand */
+    return walk_cb(&w->lent[slot], name, namelen, st);
+}
+
+void listing_lent_done(struct walk *w, size_t slot, int rc, const struct errinfo *ei)
+{
+    if (slot >= w->nslots || !w->lent_dir[slot].path)
+        return;
+    pthread_mutex_lock(&w->lock);
+    w->busy--;
+    if (rc && !w->rc) {
+        /* as walk_main: the listing's error, or the callback's (w->ei) */
+        w->rc = rc;
+        if (ei && (!w->ei.code || w->ei.code != rc))
+            w->ei = *ei;
+        w->done = true;
+    }
+    pthread_cond_broadcast(&w->cond);
+    pthread_mutex_unlock(&w->lock);
+    free(w->lent_dir[slot].path);
+    free(w->lent_dir[slot].key);
+    w->lent_dir[slot].path = w->lent_dir[slot].key = NULL;
+}
+
+bool listing_walk_over(struct walk *w)
+{
+    pthread_mutex_lock(&w->lock);
+    if (!w->done && w->n == 0 && w->busy == 0) {
+        w->done = true;
+        pthread_cond_broadcast(&w->cond);
+    }
+    bool over = w->done;
+    pthread_mutex_unlock(&w->lock);
+    return over;
+}
+
+int listing_list_dir(struct job *j, uint32_t root, const char *path, be_list_cb cb, void *arg,
+                     struct errinfo *ei)
+{
+    if (root >= j->nroots)
+        return err_setx(ei, ERR_INVAL, "no source root %u on this rank", (unsigned)root);
+    return list_dir(j->roots[root].fs, path, cb, arg, NULL, ei);
+}
+
+/* Lend directories to other ranks: an MPI run of more than one rank, and
+ * sources whose every rank sees the same tree through its own client
+ * (local/shared file systems, WebHDFS). An S3 listing is one flat paged
+ * stream: it stays on rank 0. */
+static bool dist_listing(const struct job *j)
+{
+    if (!job_dist || job_dist->size < 2 || !job_dist->list_walk)
+        return false;
+    for (size_t i = 0; i < j->nroots; i++) {
+        const char *n = j->roots[i].fs->ops->name;
+        if (strcmp(n, "local") && strcmp(n, "webhdfs"))
+            return false;
+    }
+    return true;
+}
+
 static size_t list_threads(const struct job *j)
 {
     const struct options *o = j->o;
@@ -711,6 +867,11 @@ static size_t list_threads(const struct job *j)
     if (!given)
         n = 8;
     return n < 1 ? 1 : (size_t)n;
+}
+
+size_t listing_threads(const struct job *j)
+{
+    return list_threads(j);
 }
 
 static void qualified_prefix(struct be_fs *fs, char *buf, size_t n)
@@ -733,6 +894,13 @@ int listing_build(struct job *j)
     w.j = j;
     w.nthreads = list_threads(j);
     w.budget = sorter_mem();
+    if ((w.dist = dist_listing(j))) {
+        w.nslots = (size_t)job_dist->size * DIST_LIST_AHEAD;
+        /* test hook: every directory is listed by another rank */
+        const char *ro = getenv("DISTCP_TEST_LIST_REMOTE_ONLY");
+        if (ro && *ro == '1')
+            w.nthreads = 0;
+    }
     j->plan = sorter_new(j->workdir, sorter_mem());
     if (!j->plan) {
         job_fail(j, EXIT_FAIL, "out of memory");

@@ -21,4 +21,27 @@ int listing_build(struct job *j);
 int listing_walk_target(struct job *j, struct be_fs *fs, const char *root_path,
                         bool keep_excluded, struct sorter **out, struct errinfo *ei);
 
+/* Distributed listing (MPI, dist.h `list_walk`): rank 0's walk lends
+ * directories to the other ranks. Rank 0's main thread only:
+ *  - listing_lend: take a directory off the walk's stack for `slot` (one
+ *    directory per slot, DIST_LIST_AHEAD slots per rank); false when none waits;
+ *  - listing_lent_child: one child of slot's directory as its rank listed
+ *    it, treated exactly as the walk's threads treat theirs (unsafe names,
+ *    filters, the sorter, subdirectories pushed on the stack); ERR_*;
+ *  - listing_lent_done: slot's directory finished (rc: its listing's error,
+ *    ei its message; NULL keeps the one a child's failure left);
+ *  - listing_walk_over: every directory listed, or the walk failed.
+ * Other ranks: listing_list_dir lists one directory of root `root` with the
+ * walk's retries and test faults. */
+struct walk;
+bool listing_lend(struct walk *w, size_t slot, uint32_t *root, const char **path);
+int listing_lent_child(struct walk *w, size_t slot, const char *name, size_t namelen,
+                       const struct be_stat *st);
+void listing_lent_done(struct walk *w, size_t slot, int rc, const struct errinfo *ei);
+bool listing_walk_over(struct walk *w);
+int listing_list_dir(struct job *j, uint32_t root, const char *path, be_list_cb cb, void *arg,
+                     struct errinfo *ei);
+/* The walk's thread count (-numListstatusThreads; 1 with -useiterator). */
+size_t listing_threads(const struct job *j);
+
 #endif

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/dist.h"
 #include "engine/entry.h"
 #include "engine/job.h"
 #include "jobs/store.h"
@@ -154,6 +155,11 @@ static int sync_target(struct job *j)
     int rc = syncfs(fd);
     close(fd);
     return rc;
+}
+
+int jobrec_sync_target(struct job *j)
+{
+    return sync_target(j);
 }
 
 static void journal_flush(struct job *j, bool sync)
@@ -310,8 +316,12 @@ void jobrec_row(struct job *j, int worker, const struct entry *e, const char *sr
                 const char *dst, enum jr_action a, const char *detail)
 {
     struct jobrec *r = j->rec;
-    if (!r)
+    if (!r) {
+        /* MPI: the record is on rank 0; the other ranks ship their rows */
+        if (job_dist && job_dist->rank != 0 && job_dist->row)
+            job_dist->row(job_dist, j, worker, e, src, dst, (int)a, detail);
         return;
+    }
     if (a == JR_DONE_EARLIER && e)
         atomic_fetch_add(&r->earlier_bytes, e->size);
     bool finished = a == JR_COPIED || a == JR_APPENDED || a == JR_SKIPPED || a == JR_MKDIR ||

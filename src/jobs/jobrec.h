@@ -54,6 +54,10 @@ bool jobrec_done_earlier(struct job *j, uint32_t seq);
  * journaled. e may be NULL (deletions). */
 void jobrec_row(struct job *j, int worker, const struct entry *e, const char *src,
                 const char *dst, enum jr_action a, const char *detail);
+/* Make what this process wrote to a local target durable (syncfs; remote
+ * stores: nothing to do). An MPI rank calls it before it ships the journal
+ * records of files it finished to rank 0. 0 or -1 (errno). */
+int jobrec_sync_target(struct job *j);
 void jobrec_phase(struct job *j, int phase);
 void jobrec_error(struct job *j, const char *msg);
 /* Test hook: DISTCP_TEST_PAUSE=<phase>:<n> stops the job at the n-th point of

@@ -124,7 +124,7 @@ struct state {               /* rank 0 -> every rank (strings follow) */
     uint32_t work_len, tmp_len;
 };
 
-static uint32_t roots_digest(const struct job *j)
+uint32_t mpid_roots_digest(const struct job *j)
 {
     uint32_t c = 0;
     for (size_t i = 0; i < j->nroots; i++) {
@@ -144,10 +144,11 @@ static int d_share(struct dist *d, struct job *j, int status)
     struct state s;
     memset(&me, 0, sizeof me);
     memset(&s, 0, sizeof s);
+    mpid_list_close(j);          /* every rank is past the listing */
     if (d->rank != 0 && !status)
         status = job_open_log_dir(j);
     me.status = status;
-    me.roots = roots_digest(j);
+    me.roots = mpid_roots_digest(j);
     me.nroots = (uint32_t)j->nroots;
     snprintf(me.host, sizeof me.host, "%s", j->host);
     snprintf(me.msg, sizeof me.msg, "%.1000s", j->first_error[0] ? j->first_error : "failed");
@@ -202,6 +203,7 @@ static int d_share(struct dist *d, struct job *j, int status)
         MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
     }
     MPI_Bcast(buf, (int)len64, MPI_BYTE, 0, MPI_COMM_WORLD);
+    mpid_rows_share(j);
     memcpy(&s, buf, sizeof s);
     status = s.status;
     if (d->rank != 0 && !status) {
@@ -281,6 +283,8 @@ int mpi_main(int argc, char **argv, int (*run)(int argc, char **argv))
     mpid.d.workq_new = mpiq_new;
     mpid.d.message = d_message;
     mpid.d.end = d_end;
+    mpid.d.row = mpid_row;
+    mpid_list_install(&mpid.d);
     pthread_mutex_init(&mpid.mlock, NULL);
     pthread_cond_init(&mpid.mcond, NULL);
     mpid.mq = calloc(MQ_CAP, sizeof *mpid.mq);

@@ -28,6 +28,9 @@
 #include "engine/workq.h"
 
 enum { T_REQ = 11, T_MSG, T_REPORT, T_BATCH, T_DONE };
+/* mpi_rows.c: rank r -> 0 T_ROWS (report rows, after r synced its target);
+ * mpi_list.c: the distributed listing (see there) */
+enum { T_ROWS = 60, T_LREQ, T_LDIR, T_LRES, T_LEND, T_LACK };
 
 #define SNAP_N (C__COUNT + 1)   /* counters, then progress bytes */
 #define MQ_CAP 256              /* messages waiting to be shipped */
@@ -73,6 +76,24 @@ void mpid_close_copy(struct job *j);
 void mpid_leave_copy(struct job *j);
 /* Wait a little while polling (no busy spin). */
 void mpid_nap(void);
+
+/* mpi_rows.c: every rank's report rows and journal records go to rank 0's
+ * job record. share(): collective, after the state is shared; the others
+ * learn whether the job is recorded. ship(): other ranks, main thread:
+ * sync the target and send the rows gathered so far (force: all now, else
+ * every journal interval). take(): rank 0, one T_ROWS message. */
+void mpid_rows_share(struct job *j);
+void mpid_rows_ship(struct job *j, bool force);
+void mpid_rows_take(struct job *j, int rank, const char *buf, size_t len);
+void mpid_row(struct dist *d, struct job *j, int worker, const struct entry *e, const char *src,
+              const char *dst, int action, const char *detail);
+
+/* CRC32C of the resolved roots (path, base): ranks must agree. */
+uint32_t mpid_roots_digest(const struct job *j);
+/* mpi_list.c: the distributed listing's hooks (list_walk, list_serve), and
+ * its end, at the start of share() on every rank (collective). */
+void mpid_list_install(struct dist *d);
+void mpid_list_close(struct job *j);
 
 struct workq *mpiq_new(struct dist *d, struct job *j, int dynamic, size_t max_batches);
 

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs/jobrec.h"
+
 struct bq {
     struct wbatch *head, *tail;
 };
@@ -137,6 +139,11 @@ void mpid_handle(struct job *j, const MPI_Status *st)
     }
     MPI_Recv(buf, count, MPI_BYTE, r, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
     buf[count > 0 ? count : 0] = 0;
+    if (st->MPI_TAG == T_ROWS) {
+        mpid_rows_take(j, r, buf, count > 0 ? (size_t)count : 0);
+        free(buf);
+        return;
+    }
     switch (st->MPI_TAG) {
     case T_REQ:
     case T_REPORT:
@@ -147,6 +154,7 @@ void mpid_handle(struct job *j, const MPI_Status *st)
         }
         if (st->MPI_TAG == T_REPORT) {
             mpid.reported[r] = true;
+            jobrec_log(j, "rank %d on %s has finished its part of the copy phase", r, mpid.hosts[r]);
             if (mpid.copy_open && !atomic_load(&j->failed))
                 job_fail(j, EXIT_FAIL, "rank %d on %s stopped before the copy phase ended; "
                          "the batches it was given were not copied", r, mpid.hosts[r]);
@@ -313,14 +321,15 @@ void mpid_close_copy(struct job *j)
 
 static void serve_other(struct mpiq *q)
 {
-    (void)q;
     mpid_flush_messages();
+    mpid_rows_ship(q->j, false);
 }
 
 static void send_report(struct job *j)
 {
     uint64_t snap[SNAP_N];
     mpid_flush_messages();
+    mpid_rows_ship(j, true);
     mpid_snapshot(j, snap);
     MPI_Send(snap, (int)sizeof snap, MPI_BYTE, 0, T_REPORT, MPI_COMM_WORLD);
     mpid.report_sent = true;
@@ -373,6 +382,7 @@ static void run_other(struct mpiq *q)
         int flag = 0;
         MPI_Status st;
         mpid_flush_messages();
+        mpid_rows_ship(j, false);
         if (q->inner && !atomic_load(&j->cancel) && mpid.shipping &&
             atomic_load(&q->inflight) + (size_t)outstanding < q->local_cap) {
             uint64_t snap[SNAP_N];
