@@ -109,6 +109,17 @@ struct be_create_opts {
     uint16_t replication;   /* for stores with blocks, 0 = default */
     bool type_checked;      /* the caller made sure no directory stands at the path:
                              * create need not look (saves a request on object stores) */
+    /* Server-side state that outlives a killed process (an S3 multipart
+     * upload): the writer calls pending(pending_arg, token, true, ei) once it
+     * has created such state and before any data goes into it; a non-OK
+     * answer makes the writer discard the state and fail with it. Once the
+     * state is gone (completed, or aborted for sure) it calls
+     * pending(..., false, NULL) (the answer is ignored). token: an opaque
+     * printable string that abort_pending() of the same store understands.
+     * NULL: nobody records it. pending_arg is borrowed and outlives the
+     * writer. Calls may come from several writers' threads at once. */
+    int (*pending)(void *pending_arg, const char *token, bool open, struct errinfo *ei);
+    void *pending_arg;
 };
 
 struct be_fs;     /* one opened store; backend-private layout after the common head */
@@ -289,6 +300,14 @@ struct backend_ops {
     /* The same for the data of writer w, after finish() and before commit()
      * (post-copy verification of what the store holds). Optional. */
     int (*wchecksum)(struct be_file *w, struct hdfs_cksum_result *out, struct errinfo *ei);
+
+    /* Remove server-side state a writer announced through
+     * be_create_opts.pending and never finished (the process was killed):
+     * ERR_OK when removed, ERR_NOT_FOUND when it is gone already (completed
+     * or aborted), ERR_UNSUPPORTED when the server cannot remove it (it
+     * stays), other codes for failures worth retrying later. Optional (NULL:
+     * the store never announces any). */
+    int (*abort_pending)(struct be_fs *fs, const char *token, struct errinfo *ei);
 
     /* Snapshot operations (see struct be_snapshot_ops); NULL: none. */
     const struct be_snapshot_ops *snapshots;

@@ -20,6 +20,7 @@
  *
  * Threading: one struct wctx per worker; counters are atomics in the job. */
 #include "engine/copy.h"
+#include "jobs/jobpend.h"
 #include "jobs/jobrec.h"
 
 #include <errno.h>
@@ -316,6 +317,7 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
         if ((rc = x->tfs->ops->write(wr, off + done, w->buf, got, ei)))
             goto out;
         done += got;
+        jobrec_pause_point(r->j, "writing");   /* test hook: kill -9 mid-file */
         atomic_fetch_add_explicit(&r->j->progress_bytes, got, memory_order_relaxed);
     }
     if (check_eof && !at_eof) {
@@ -362,6 +364,8 @@ static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, stru
     co.blocksize = x->blocksize;
     co.replication = x->replication;
     co.type_checked = true;   /* process_entry refused type conflicts */
+    co.pending = jobpend_note;   /* open uploads recorded for resume / job clean */
+    co.pending_arg = j;
     if (want_fail(x->r->fail_write, x->dst))
         return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))

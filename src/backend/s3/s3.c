@@ -1255,4 +1255,5 @@ const struct backend_ops backend_s3 = {
     .rename = s3_rename,
     .remove = s3_remove,
     .getmeta = s3_getmeta,
+    .abort_pending = s3_abort_pending,
 };

@@ -132,6 +132,8 @@ int s3_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei);
 int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct errinfo *ei);
 int s3_commit(struct be_file *f, struct errinfo *ei);
 void s3_abort(struct be_file *f);
+/* Abort a multipart upload a killed writer left ("<upload id> <key>"). */
+int s3_abort_pending(struct be_fs *f, const char *token, struct errinfo *ei);
 /* Part size for an object of `size` bytes (0: unknown): 8 MiB, or more so
  * that it needs at most 10,000 parts. */
 uint64_t s3_part_size(uint64_t size);

@@ -10,7 +10,10 @@
  * completes the upload; nothing is visible under the key before (a multipart
  * upload is invisible until CompleteMultipartUpload). Any failure, and
  * abort, sends AbortMultipartUpload (servers without it, such as s3rver, are
- * tolerated). Direct writers (-direct) first put an empty object under the
+ * tolerated). An upload is announced to the engine (be_create_opts.pending,
+ * token "<upload id> <key>") before its first part goes out and again once
+ * it is completed or aborted, so that one left by a killed process can be
+ * aborted later (s3_abort_pending). Direct writers (-direct) first put an empty object under the
  * key, as a file written in place would appear. distcp metadata becomes
  * x-amz-meta-distcp-<key> headers; when it arrives after a multipart upload
  * began, commit re-copies the object onto itself with the metadata
@@ -73,6 +76,10 @@ struct s3_writer {
      * commit; streamed instead when the server refuses */
     struct s3_fs *copy_fs;
     char *copy_key, *copy_etag;
+    /* announcing uploads (be_create_opts.pending) */
+    int (*pending)(void *arg, const char *token, bool open, struct errinfo *ei);
+    void *pending_arg;
+    bool announced;       /* the open upload was announced */
 };
 
 static void apart_free(struct apart *p)
@@ -217,6 +224,31 @@ static int initiate(struct s3_writer *w, char **upload_id, struct errinfo *ei)
     return rc;
 }
 
+/* "<upload id> <key>": what s3_abort_pending needs (malloc'd). */
+static char *pending_token(const char *upload_id, const char *key)
+{
+    char *t = NULL;
+    return asprintf(&t, "%s %s", upload_id, key) < 0 ? NULL : t;
+}
+
+/* Tell the engine the upload is open (open) or gone (!open). */
+static int announce(struct s3_writer *w, bool open, struct errinfo *ei)
+{
+    if (!w->pending || !w->upload_id || open == w->announced)
+        return ERR_OK;
+    char *t = pending_token(w->upload_id, w->key);
+    int rc;
+    if (!t)
+        return err_setx(ei, ERR_NOMEM, "cannot write '%s': out of memory", w->path);
+    rc = w->pending(w->pending_arg, t, open, open ? ei : NULL);
+    free(t);
+    if (!rc || !open)
+        w->announced = open;
+    return open ? rc : ERR_OK;
+}
+
+static int abort_upload(struct s3_writer *w);
+
 /* The upload id, starting the upload once (other threads wait for it). */
 static int ensure_upload(struct s3_writer *w, struct errinfo *ei)
 {
@@ -234,8 +266,18 @@ static int ensure_upload(struct s3_writer *w, struct errinfo *ei)
     char *id = NULL;
     int rc = initiate(w, &id, ei);
     pthread_mutex_lock(&w->lock);
-    w->initiating = false;
     w->upload_id = id;
+    pthread_mutex_unlock(&w->lock);
+    if (!rc && (rc = announce(w, true, ei))) {
+        /* not recorded: it must not hold data (nobody could clean it up) */
+        abort_upload(w);
+        pthread_mutex_lock(&w->lock);
+        free(w->upload_id);
+        w->upload_id = NULL;
+        pthread_mutex_unlock(&w->lock);
+    }
+    pthread_mutex_lock(&w->lock);
+    w->initiating = false;
     w->init_rc = rc;
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
@@ -326,17 +368,75 @@ out:
     return rc;
 }
 
-static void abort_upload(struct s3_writer *w)
+/* AbortMultipartUpload of upload `id` of `key`: ERR_OK, ERR_NOT_FOUND (no
+ * such upload: completed or aborted before), ERR_UNSUPPORTED (the server
+ * has no AbortMultipartUpload, as s3rver: 405/501), or another error. */
+static int abort_by_id(struct s3_fs *fs, const char *path, const char *key, const char *id,
+                       struct errinfo *ei)
 {
     struct http_xresp r = {0};
-    char *q = NULL, *eid = w->upload_id ? s3_uri_encode(w->upload_id, false) : NULL;
-    if (eid && asprintf(&q, "uploadId=%s", eid) >= 0) {
-        struct s3_call c = { .method = "DELETE", .key = w->key, .query = q, .what = w->path };
-        if (!s3_do(w->fs, &c, &r, NULL))   /* best effort: s3rver lacks it */
-            http_xresp_free(&r);
-        free(q);
+    char *q = NULL, *eid = s3_uri_encode(id, false);
+    int rc;
+    if (!eid || asprintf(&q, "uploadId=%s", eid) < 0) {
+        q = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot abort the upload of '%s': out of memory", path);
+        goto out;
     }
+    struct s3_call c = { .method = "DELETE", .key = key, .query = q, .what = path };
+    if ((rc = s3_do(fs, &c, &r, ei)))
+        goto out;
+    if (r.status == 200 || r.status == 204)
+        goto out;
+    char *code = r.body ? s3_xml_find(r.body, r.len, "Code") : NULL;
+    if (r.status == 405 || r.status == 501 || (code && (!strcmp(code, "NotImplemented") ||
+                                                        !strcmp(code, "MethodNotAllowed"))))
+        rc = err_setx(ei, ERR_UNSUPPORTED, "cannot abort the multipart upload %s of '%s': the "
+                      "server does not support AbortMultipartUpload (%s, HTTP %ld)", id, path,
+                      code ? code : "no code", r.status);
+    else if (r.status == 404 || (code && !strcmp(code, "NoSuchUpload")))
+        rc = err_setx(ei, ERR_NOT_FOUND, "cannot abort the multipart upload %s of '%s': no "
+                      "such upload (completed or aborted before)", id, path);
+    else
+        rc = s3_error(fs, &r, "abort the multipart upload of", path, ei);
+    free(code);
+out:
+    http_xresp_free(&r);
+    free(q);
     free(eid);
+    return rc;
+}
+
+/* Best effort (s3rver lacks Abort); the upload is announced gone unless the
+ * failure is worth a later retry. Returns abort_by_id's code. */
+static int abort_upload(struct s3_writer *w)
+{
+    if (!w->upload_id)
+        return ERR_OK;
+    int rc = abort_by_id(w->fs, w->path, w->key, w->upload_id, NULL);
+    if (rc == ERR_OK || rc == ERR_NOT_FOUND || rc == ERR_UNSUPPORTED)
+        announce(w, false, NULL);
+    return rc;
+}
+
+int s3_abort_pending(struct be_fs *f, const char *token, struct errinfo *ei)
+{
+    struct s3_fs *fs = (struct s3_fs *)f;
+    const char *sp = token ? strchr(token, ' ') : NULL;
+    char *id = NULL, *path = NULL;
+    int rc;
+    if (!sp || sp == token || !sp[1])
+        return err_setx(ei, ERR_INVAL, "cannot abort a multipart upload: malformed token '%s'",
+                        token ? token : "");
+    if (!(id = strndup(token, (size_t)(sp - token))) || asprintf(&path, "/%s", sp + 1) < 0) {
+        path = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot abort a multipart upload: out of memory");
+        goto out;
+    }
+    rc = abort_by_id(fs, path, sp + 1, id, ei);
+out:
+    free(id);
+    free(path);
+    return rc;
 }
 
 int s3_create(struct be_fs *f, const char *path, const struct be_create_opts *opts,
@@ -369,6 +469,10 @@ int s3_create(struct be_fs *f, const char *path, const struct be_create_opts *op
         goto out;
     }
     w->size_hint = opts ? opts->size_hint : 0;
+    if (opts) {
+        w->pending = opts->pending;
+        w->pending_arg = opts->pending_arg;
+    }
     w->part_size = s3_part_size(w->size_hint);
     if (w->direct && (rc = put_object(w, NULL, 0, false, ei)))
         goto out;
@@ -606,6 +710,7 @@ static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
         abort_upload(w);
         return rc;
     }
+    announce(w, false, NULL);
     if (w->meta_late) {
         const char *hdr[META_MAX + 2];
         size_t nh = 0;
