@@ -68,6 +68,10 @@ enum {
                                        is accepted, but finish() assembles the pieces by
                                        concatenation (HDFS CONCAT): split only when asked
                                        (-blocksperchunk), block boundaries follow the pieces */
+    BE_CAP_META_ATTRS    = 1u << 11,/* files (not directories) keep owner, group, mode and
+                                       mtime as metadata (object stores): wsetattr/setattr
+                                       record them, getattrs gives them back (be_attrs.have);
+                                       stat/list do not report them */
 };
 
 /* Attribute selectors for getattrs/setattr/wsetattr `what` masks. The values
@@ -95,6 +99,9 @@ struct be_attrs {
     struct be_xattr *xattrs;     /* for PRESERVE_X */
     size_t nxattrs;
     char *acl;                   /* for PRESERVE_A: text form "user::rwx,group::r-x,..." or NULL */
+    unsigned have;               /* getattrs of BE_CAP_META_ATTRS stores: the BE_ATTR_OWNER,
+                                    _GROUP, _MODE, _TIMES the file has recorded (in st:
+                                    owner or uid, group or gid, mode, mtime_ns) */
 };
 void be_attrs_release(struct be_attrs *a);
 

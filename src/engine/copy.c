@@ -133,7 +133,41 @@ unsigned copy_preserve_mask(const struct job *j, bool dir)
     }
     if ((caps & BE_CAP_BLOCKS) && !dir)
         m |= p & (PRESERVE_R | PRESERVE_B | PRESERVE_C);
+    if ((caps & BE_CAP_META_ATTRS) && !dir)   /* object stores: as metadata, files only */
+        m |= p & (PRESERVE_U | PRESERVE_G | PRESERVE_P | PRESERVE_T);
     return m;
+}
+
+/* A source that keeps owner, group, mode and mtime as metadata (S3): what it
+ * recorded replaces the listing's values; what it lacks stays as listed. */
+static int source_meta_attrs(struct job *j, const struct entry *e, const char *src,
+                             unsigned what, struct be_attrs *a, struct errinfo *ei)
+{
+    struct be_fs *fs = j->roots[e->root].fs;
+    unsigned m = what & (PRESERVE_U | PRESERVE_G | PRESERVE_P | PRESERVE_T);
+    struct be_attrs x;
+    if (!m || e->type != BE_FILE || !(fs->ops->caps & BE_CAP_META_ATTRS) || !fs->ops->getattrs)
+        return ERR_OK;
+    memset(&x, 0, sizeof x);
+    int rc = fs->ops->getattrs(fs, src, m, &x, ei);
+    if (rc)
+        return rc;
+    if (x.have & BE_ATTR_OWNER) {
+        a->st.uid = x.st.uid;
+        memcpy(a->st.owner, x.st.owner, sizeof a->st.owner);
+    }
+    if (x.have & BE_ATTR_GROUP) {
+        a->st.gid = x.st.gid;
+        memcpy(a->st.group, x.st.group, sizeof a->st.group);
+    }
+    if (x.have & BE_ATTR_MODE)
+        a->st.mode = x.st.mode;
+    if (x.have & BE_ATTR_TIMES) {
+        a->st.mtime_ns = x.st.mtime_ns;
+        a->st.atime_ns = x.st.atime_ns;
+    }
+    be_attrs_release(&x);
+    return ERR_OK;
 }
 
 int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
@@ -149,6 +183,9 @@ int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
     a->st.size = e->size;
     a->st.blocksize = e->blocksize;
     a->st.replication = e->replication;
+    int mrc = source_meta_attrs(j, e, src, what, a, ei);
+    if (mrc)
+        return mrc;
     if (what & (PRESERVE_X | PRESERVE_A)) {
         struct be_fs *fs = j->roots[e->root].fs;
         if (!fs->ops->getattrs)

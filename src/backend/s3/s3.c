@@ -567,6 +567,7 @@ static int s3_open_read(struct be_fs *f, const char *path, uint64_t off, struct 
         stat_from_head(&r, &st);
         rd->size = st.size;
         rd->etag = http_xresp_header(&r, "ETag");
+        s3_acache_put(fs->acache, path, &r);
         goto done;
     }
     if (r.status != 206 && r.status != 200) {
@@ -574,6 +575,7 @@ static int s3_open_read(struct be_fs *f, const char *path, uint64_t off, struct 
         goto out;
     }
     rd->etag = http_xresp_header(&r, "ETag");
+    s3_acache_put(fs->acache, path, &r);   /* -p: the attributes come with the GET */
     cr = http_xresp_header(&r, "Content-Range");     /* "bytes a-b/total" */
     const char *slash = cr ? strrchr(cr, '/') : NULL;
     if (r.status == 206 && slash && slash[1] != '*') {
@@ -1078,6 +1080,7 @@ static void s3_close(struct be_fs *f)
         free(fs->cred.token);
     }
     http_pool_free(fs->pool);
+    s3_acache_free(fs->acache);
     free(fs);
 }
 
@@ -1198,6 +1201,7 @@ static int s3_open(const char *scheme, const char *authority, const struct be_co
             fprintf(stderr, "distcp: WARNING: TLS certificate verification is off for "
                     "'%s://%s' (fs.s3a.ssl.verify=false)\n", scheme, authority);
     }
+    fs->acache = s3_acache_new();   /* NULL: getattrs asks with HEAD */
     if (!(fs->pool = http_pool_new()))
         goto nomem;
     /* the bucket must exist and the credentials work */
@@ -1236,7 +1240,7 @@ out:
 const struct backend_ops backend_s3 = {
     .name = "s3",
     .mtime_gran_ns = 1000000000LL /* Last-Modified: whole seconds */,
-    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_PARALLEL_WRITE,
+    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_PARALLEL_WRITE | BE_CAP_META_ATTRS,
     .open = s3_open,
     .close = s3_close,
     .stat = s3_stat,
@@ -1255,5 +1259,8 @@ const struct backend_ops backend_s3 = {
     .rename = s3_rename,
     .remove = s3_remove,
     .getmeta = s3_getmeta,
+    .getattrs = s3_getattrs,
+    .setattr = s3_setattr,
+    .wsetattr = s3_wsetattr_meta,
     .abort_pending = s3_abort_pending,
 };

@@ -19,6 +19,8 @@ struct s3_cred {
     char *akid, *secret, *token;     /* token may be NULL */
 };
 
+struct s3_acache;
+
 struct s3_fs {
     struct be_fs head;
     char *bucket;
@@ -29,6 +31,7 @@ struct s3_fs {
     char *endpoint;      /* "http(s)://host[:port]" without the bucket: one server */
     struct s3_cred cred;
     struct http_pool *pool;
+    struct s3_acache *acache;  /* attributes seen by recent GETs (s3_attr.c), may be NULL */
 };
 
 /* One S3 call. key: the object key (raw bytes, "" for the bucket itself).
@@ -132,6 +135,18 @@ int s3_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei);
 int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct errinfo *ei);
 int s3_commit(struct be_file *f, struct errinfo *ei);
 void s3_abort(struct be_file *f);
+/* Attributes as metadata (s3_attr.c): getattrs/setattr slots, the writer's
+ * wsetattr, and the cache readers fill from their GET's headers. */
+int s3_getattrs(struct be_fs *f, const char *path, unsigned what, struct be_attrs *out,
+                struct errinfo *ei);
+int s3_setattr(struct be_fs *f, const char *path, const struct be_attrs *a, unsigned what,
+               struct errinfo *ei);
+int s3_wsetattr_meta(struct be_file *w, const struct be_attrs *a, unsigned what,
+                     struct errinfo *ei);
+struct s3_acache;
+struct s3_acache *s3_acache_new(void);
+void s3_acache_free(struct s3_acache *c);
+void s3_acache_put(struct s3_acache *c, const char *path, const struct http_xresp *r);
 /* Abort a multipart upload a killed writer left ("<upload id> <key>"). */
 int s3_abort_pending(struct be_fs *f, const char *token, struct errinfo *ei);
 /* Part size for an object of `size` bytes (0: unknown): 8 MiB, or more so
