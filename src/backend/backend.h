@@ -68,6 +68,10 @@ enum {
                                        is accepted, but finish() assembles the pieces by
                                        concatenation (HDFS CONCAT): split only when asked
                                        (-blocksperchunk), block boundaries follow the pieces */
+    BE_CAP_CONTENT_TAG   = 1u << 12,/* getmeta(fs, path, "etag") gives a tag of the file's
+                                       content from its status (S3 ETag): "md5:<hex>" (the
+                                       MD5 of the bytes) or "mpu:<tag>" (equal tags: equal
+                                       bytes; different ones tell nothing) */
     BE_CAP_META_ATTRS    = 1u << 11,/* files (not directories) keep owner, group, mode and
                                        mtime as metadata (object stores): wsetattr/setattr
                                        record them, getattrs gives them back (be_attrs.have);

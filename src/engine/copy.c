@@ -777,6 +777,7 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
     const struct options *o = j->o;
     struct be_fs *sfs = j->roots[e->root].fs;
     const char *mt = options_def(o, "distcp.update.modification.time");
+    bool by_tag = false;
     struct decide_in in = {
         .overwrite_mode = o->overwrite || j->target_root_is_file,
         .update = o->update,
@@ -814,11 +815,15 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
                                                0, &in.digests, ei))) {
             return rc;
         }
+        if (in.digests == DIGEST_UNKNOWN && !o->checksum &&
+            (in.digests = verify_tag_compare(sfs, src, j->tfs, dst)) != DIGEST_UNKNOWN)
+            by_tag = true;   /* S3 <-> S3: ETags */
     }
     *act = decide_action(&in);
     w->why = !in.update ? "target exists (no -update/-overwrite)"
            : in.skip_crc ? "same size (-skipcrccheck)"
            : in.digests == DIGEST_EQUAL ? (o->checksum ? "same size and content (--checksum)"
+                                           : by_tag ? "same size and ETag"
                                                       : "same size and CRC32C digest")
            : in.mtime_rule ? "same size, target not older than source" : "same size";
     if (*act == ACT_APPEND) {

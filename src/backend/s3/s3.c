@@ -1013,6 +1013,30 @@ static char *digest_of(const struct http_xresp *r, const struct be_stat *st)
     return out;
 }
 
+/* BE_CAP_CONTENT_TAG: an ETag as "md5:<32 hex>" (a single-part upload or
+ * copy: the MD5 of the bytes) or "mpu:<32 hex>-<parts>" (a multipart upload:
+ * depends on the part size); anything else (SSE-KMS, other servers' forms)
+ * NULL. malloc'd. */
+static char *content_tag(const char *etag)
+{
+    size_t n = strlen(etag);
+    if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
+        etag++;
+        n -= 2;
+    }
+    size_t hex = 0;
+    while (hex < n && strchr("0123456789abcdef", etag[hex]) && etag[hex])
+        hex++;
+    bool md5 = hex == 32 && n == 32;
+    bool mpu = hex == 32 && n > 33 && etag[32] == '-' && n - 33 <= 5;
+    for (size_t i = 33; mpu && i < n; i++)
+        mpu = etag[i] >= '0' && etag[i] <= '9';
+    char *out = NULL;
+    if ((md5 || mpu) && asprintf(&out, "%s:%.*s", md5 ? "md5" : "mpu", (int)n, etag) < 0)
+        out = NULL;
+    return out;
+}
+
 static int s3_getmeta(struct be_fs *f, const char *path, const char *key, char **value,
                       struct errinfo *ei)
 {
@@ -1044,6 +1068,10 @@ static int s3_getmeta(struct be_fs *f, const char *path, const char *key, char *
         struct be_stat st;
         stat_from_head(&r, &st);
         *value = digest_of(&r, &st);
+    } else if (!strcmp(key, "etag")) {
+        char *etag = http_xresp_header(&r, "ETag");
+        *value = etag ? content_tag(etag) : NULL;
+        free(etag);
     } else {
         *value = http_xresp_header(&r, h);
     }
@@ -1240,7 +1268,7 @@ out:
 const struct backend_ops backend_s3 = {
     .name = "s3",
     .mtime_gran_ns = 1000000000LL /* Last-Modified: whole seconds */,
-    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_PARALLEL_WRITE | BE_CAP_META_ATTRS,
+    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_PARALLEL_WRITE | BE_CAP_META_ATTRS | BE_CAP_CONTENT_TAG,
     .open = s3_open,
     .close = s3_close,
     .stat = s3_stat,
