@@ -264,6 +264,12 @@ struct backend_ops {
                       uint64_t woff, uint64_t len, uint64_t *done,
                       struct errinfo *ei);
 
+    /* Does copy_range from store src into store dst (both of this backend)
+     * copy whole files on the server (S3 CopyObject / UploadPartCopy)? Then
+     * the engine hands such files to one worker whole instead of splitting
+     * them into chunks. Optional (NULL: no). */
+    bool (*copy_whole)(struct be_fs *src, struct be_fs *dst);
+
     /* Create directory `path` and any missing parents; ERR_OK if it exists
      * as a directory; ERR_NOT_DIR if a non-directory is in the way.
      * Required (a no-op where directories are implicit). */

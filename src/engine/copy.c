@@ -949,6 +949,11 @@ static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
     }
     if (!(caps & BE_CAP_PARALLEL_WRITE))
         return 0;   /* pieces assembled by concatenation: only when asked (B §6.9) */
+    /* a file the stores copy whole on the server (S3 -> S3 on one server) */
+    struct be_fs *sfs = r->j->roots[e->root].fs;
+    if (sfs->ops == r->j->tfs->ops && sfs->ops->copy_whole && r->global.rate <= 0 &&
+        !o->bandwidth_set && sfs->ops->copy_whole(sfs, r->j->tfs))
+        return 0;
     /* Split only a file bigger than its fair share of the job: then the
      * other workers would idle while one copies it. Several big files are
      * copied faster whole and side by side (parallel writes into one file

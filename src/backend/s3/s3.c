@@ -1125,6 +1125,33 @@ static const char *cfg_or_env(const struct be_config *cfg, const char *key, cons
     return v && *v ? v : NULL;
 }
 
+/* A size "<n>[K|M|G|T]" (Hadoop's form) of key (or def when unset) in
+ * [min, max]; a bad one is an error naming the key. */
+static int cfg_size(const struct be_config *cfg, const char *key, uint64_t def, uint64_t min,
+                    uint64_t max, uint64_t *out, struct errinfo *ei)
+{
+    const char *v = cfg_or_env(cfg, key, NULL, NULL);
+    *out = def;
+    if (!v)
+        return ERR_OK;
+    char *end = NULL;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned shift = 0;
+    if (end != v && *end) {
+        const char *u = "KMGT", *p = strchr(u, *end >= 'a' ? *end - 32 : *end);
+        shift = p && *p ? 10 * (unsigned)(p - u + 1) : 64;
+        end++;
+        if (*end == 'b' || *end == 'B')
+            end++;
+    }
+    if (end == v || *end || *v == '-' || shift == 64 || n > (max >> shift) || (n << shift) < min)
+        return err_setx(ei, ERR_INVAL, "bad value '%s' for %s: want a size from %llu to %llu "
+                        "bytes (K, M, G suffixes allowed)", v, key, (unsigned long long)min,
+                        (unsigned long long)max);
+    *out = (uint64_t)n << shift;
+    return ERR_OK;
+}
+
 static bool is_true(const char *v)
 {
     return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes"));
@@ -1229,6 +1256,11 @@ static int s3_open(const char *scheme, const char *authority, const struct be_co
             fprintf(stderr, "distcp: WARNING: TLS certificate verification is off for "
                     "'%s://%s' (fs.s3a.ssl.verify=false)\n", scheme, authority);
     }
+    if ((rc = cfg_size(cfg, "fs.s3a.multipart.threshold", 5ull << 30, 1, 5ull << 30,
+                       &fs->copy_threshold, ei)) ||
+        (rc = cfg_size(cfg, "fs.s3a.multipart.size", 64ull << 20, 5ull << 20, 5ull << 30,
+                       &fs->copy_part, ei)))
+        goto out;
     fs->acache = s3_acache_new();   /* NULL: getattrs asks with HEAD */
     if (!(fs->pool = http_pool_new()))
         goto nomem;
@@ -1283,6 +1315,7 @@ const struct backend_ops backend_s3 = {
     .commit = s3_commit,
     .abort = s3_abort,
     .copy_range = s3_copy_range,
+    .copy_whole = s3_copy_whole,
     .mkdirs = s3_mkdirs,
     .rename = s3_rename,
     .remove = s3_remove,

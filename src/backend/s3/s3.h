@@ -32,6 +32,11 @@ struct s3_fs {
     struct s3_cred cred;
     struct http_pool *pool;
     struct s3_acache *acache;  /* attributes seen by recent GETs (s3_attr.c), may be NULL */
+    /* server-side copies (s3_write.c): objects over copy_threshold bytes are
+     * copied in parts of copy_part bytes (UploadPartCopy); -D
+     * fs.s3a.multipart.threshold / fs.s3a.multipart.size */
+    uint64_t copy_threshold, copy_part;
+    _Atomic bool no_part_copy;  /* the server refused UploadPartCopy: stream (set once) */
 };
 
 /* One S3 call. key: the object key (raw bytes, "" for the bucket itself).
@@ -159,6 +164,7 @@ int s3_copy_object(struct s3_fs *fs, const char *path, const char *from_key,
 int s3_copy_object_from(struct s3_fs *fs, const char *path, const char *from_bucket,
                         const char *from_key, const char *to_key, const char *const *extra,
                         size_t nextra, struct errinfo *ei);
+bool s3_copy_whole(struct be_fs *src, struct be_fs *dst);
 int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *w, uint64_t woff,
                   uint64_t len, uint64_t *done, struct errinfo *ei);
 /* What s3_copy_range needs of a reader (s3.c): its store, key, ETag, size;

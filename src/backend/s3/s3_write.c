@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define PART_MIN (8ull << 20)
@@ -723,10 +724,10 @@ static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
     return rc;
 }
 
-/* Server-side copy: only a whole object (up to 5 GiB, CopyObject's limit)
- * onto a writer that has nothing yet, on the same server with the same
- * keys; the copy itself happens at commit, so nothing is visible before.
- * Anything else: ERR_UNSUPPORTED (the engine streams). */
+/* Server-side copy: only a whole object onto a writer that has nothing yet,
+ * on the same server with the same keys; the copy itself happens at commit
+ * (CopyObject, or UploadPartCopy over the copy threshold), so nothing is
+ * visible before. Anything else: ERR_UNSUPPORTED (the engine streams). */
 int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *wf, uint64_t woff,
                   uint64_t len, uint64_t *done, struct errinfo *ei)
 {
@@ -736,7 +737,7 @@ int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *wf, uint64_t
     uint64_t size = 0;
     *done = 0;
     s3_reader_source(r, &sfs, &key, &etag, &size);
-    if (roff || woff || len != size || !len || len > COPY_MAX || w->end || w->nact ||
+    if (roff || woff || len != size || !len || w->end || w->nact ||
         w->upload_id || w->copy_key || w->direct || strcmp(sfs->endpoint, w->fs->endpoint) ||
         strcmp(sfs->cred.akid, w->fs->cred.akid) || strcmp(sfs->cred.secret, w->fs->cred.secret))
         return err_setx(ei, ERR_UNSUPPORTED, "cannot copy '%s' on the server: not a whole "
@@ -753,6 +754,13 @@ int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *wf, uint64_t
     *done = len;
     s3_reader_seek(r, roff + len);
     return ERR_OK;
+}
+
+bool s3_copy_whole(struct be_fs *src, struct be_fs *dst)
+{
+    const struct s3_fs *a = (const struct s3_fs *)src, *b = (const struct s3_fs *)dst;
+    return !a->no_part_copy && !b->no_part_copy && !strcmp(a->endpoint, b->endpoint) &&
+           !strcmp(a->cred.akid, b->cred.akid) && !strcmp(a->cred.secret, b->cred.secret);
 }
 
 /* The fallback of a refused server-side copy: read the source and write it
@@ -792,6 +800,148 @@ out:
     return rc;
 }
 
+/* The source's metadata (x-amz-meta-* lines) as the writer's, for a copy
+ * in parts (CopyObject's COPY directive has no UploadPartCopy twin). */
+static int source_meta(struct s3_writer *w, struct errinfo *ei)
+{
+    struct http_xresp r = {0};
+    char *path = NULL;
+    int rc;
+    if (asprintf(&path, "/%s", w->copy_key) < 0) {
+        path = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
+        goto out;
+    }
+    if ((rc = s3_head(w->copy_fs, path, w->copy_key, &r, ei)))
+        goto out;
+    for (const char *p = r.headers; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+        while (ll && (p[ll - 1] == '\r' || p[ll - 1] == ' '))
+            ll--;
+        if (ll > 11 && !strncasecmp(p, "x-amz-meta-", 11) && memchr(p, ':', ll)) {
+            if (w->nmeta == META_MAX) {
+                rc = err_setx(ei, ERR_LIMIT, "cannot copy '%s' in parts: the source has more "
+                              "than %d metadata keys", w->path, META_MAX);
+                goto out;
+            }
+            char *h = strndup(p, ll);
+            if (!h) {
+                rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
+                goto out;
+            }
+            for (char *q = h; *q != ':'; q++)   /* signed header names are lowercase */
+                *q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
+            w->meta[w->nmeta++] = h;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+out:
+    http_xresp_free(&r);
+    free(path);
+    return rc;
+}
+
+/* UploadPartCopy of source bytes [off, off + n) as part idx + 1. */
+static int upload_part_copy(struct s3_writer *w, unsigned idx, uint64_t off, uint64_t n,
+                            struct errinfo *ei)
+{
+    struct http_xresp r = {0};
+    char *q = NULL, *eid = NULL, *src = NULL, *esrc = NULL, *hdr[3] = {0};
+    size_t nh = 0;
+    int rc = ERR_OK;
+    eid = s3_uri_encode(w->upload_id, false);
+    if (!eid || asprintf(&q, "partNumber=%u&uploadId=%s", idx + 1, eid) < 0)
+        q = NULL;
+    if (asprintf(&src, "%s/%s", w->copy_fs->bucket, w->copy_key) < 0)
+        src = NULL;
+    esrc = src ? s3_uri_encode(src, true) : NULL;
+    if (!q || !esrc || asprintf(&hdr[nh++], "x-amz-copy-source: /%s", esrc) < 0 ||
+        asprintf(&hdr[nh++], "x-amz-copy-source-range: bytes=%llu-%llu",
+                 (unsigned long long)off, (unsigned long long)(off + n - 1)) < 0 ||
+        (w->copy_etag && asprintf(&hdr[nh++], "x-amz-copy-source-if-match: %s",
+                                  w->copy_etag) < 0)) {
+        if (nh)
+            hdr[--nh] = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
+        goto out;
+    }
+    struct s3_call c = { .method = "PUT", .key = w->key, .query = q,
+                         .headers = (const char *const *)hdr, .nheaders = nh, .what = w->path };
+    if ((rc = s3_do(w->fs, &c, &r, ei)))
+        goto out;
+    if (r.status != 200) {
+        rc = s3_error(w->fs, &r, "copy a part of", w->path, ei);
+        goto out;
+    }
+    char *code = r.body ? s3_xml_find(r.body, r.len, "Code") : NULL;
+    char *etag = r.body ? s3_xml_find(r.body, r.len, "ETag") : NULL;
+    if (code || !etag || strlen(etag) > 100) {
+        rc = err_setx(ei, code ? ERR_IO : ERR_PROTOCOL, "cannot copy part %u of '%s': %s", idx + 1,
+                      w->path, code ? code : "no usable ETag in the answer");
+        free(etag);
+    } else {
+        free(w->etags[idx]);
+        w->etags[idx] = etag;
+    }
+    free(code);
+out:
+    http_xresp_free(&r);
+    for (size_t i = 0; i < nh; i++)
+        free(hdr[i]);
+    free(q);
+    free(eid);
+    free(src);
+    free(esrc);
+    return rc;
+}
+
+/* A server-side copy in parts: CreateMultipartUpload (with our metadata or
+ * the source's), UploadPartCopy of each part, complete. *refused when the
+ * server has no UploadPartCopy (s3rver): the caller streams instead. */
+static int multipart_copy(struct s3_writer *w, bool *refused, struct errinfo *ei)
+{
+    uint64_t len = w->end, ps = w->fs->copy_part;
+    uint64_t min = ((len + PART_COUNT_MAX - 1) / PART_COUNT_MAX + (1ull << 20) - 1) &
+                   ~((1ull << 20) - 1);
+    int rc;
+    *refused = false;
+    if (ps < min)
+        ps = min;
+    unsigned nparts = (unsigned)((len + ps - 1) / ps), i = 0;
+    if (!w->nmeta && (rc = source_meta(w, ei)))
+        return rc;
+    if ((rc = ensure_upload(w, ei)))
+        return rc;
+    for (i = 0; i < nparts && !rc; i++) {
+        uint64_t off = (uint64_t)i * ps;
+        rc = upload_part_copy(w, i, off, len - off < ps ? len - off : ps, ei);
+    }
+    if (!rc)
+        rc = complete(w, nparts, ei);
+    if (rc) {
+        abort_upload(w);
+        *refused = rc == ERR_UNSUPPORTED && i == 1;
+        return rc;
+    }
+    announce(w, false, NULL);
+    return ERR_OK;
+}
+
+/* Forget a refused copy's upload so that the streamed copy starts afresh
+ * (a record still open stays for resume / job clean to abort). */
+static void reset_upload(struct s3_writer *w)
+{
+    free(w->upload_id);
+    w->upload_id = NULL;
+    w->init_rc = 0;
+    w->announced = false;
+    for (unsigned i = 0; i < PART_COUNT_MAX; i++) {
+        free(w->etags[i]);
+        w->etags[i] = NULL;
+    }
+}
+
 /* Commit of a server-side copy: CopyObject with our metadata (REPLACE), or
  * the source's (COPY: its distcp digest stays true of the same bytes). */
 static int commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei)
@@ -800,6 +950,24 @@ static int commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei)
     char *ifm = NULL;
     size_t nh = 0;
     *streamed = false;
+    if (w->end > w->fs->copy_threshold) {
+        bool refused = false;
+        struct errinfo e3 = {0};
+        int rc = w->fs->no_part_copy ? ERR_UNSUPPORTED : multipart_copy(w, &refused, &e3);
+        if (rc == ERR_OK)
+            return ERR_OK;
+        if (!refused && !w->fs->no_part_copy) {
+            if (ei)
+                *ei = e3;
+            return rc;
+        }
+        w->fs->no_part_copy = true;   /* the server has no UploadPartCopy: stream */
+        reset_upload(w);
+        if (!w->nmeta)
+            source_meta(w, NULL);     /* best effort: the copy keeps the metadata */
+        *streamed = true;
+        return stream_copy(w, ei);
+    }
     if (w->copy_etag && asprintf(&ifm, "x-amz-copy-source-if-match: %s", w->copy_etag) >= 0)
         hdr[nh++] = ifm;
     hdr[nh++] = w->nmeta ? "x-amz-metadata-directive: REPLACE" : "x-amz-metadata-directive: COPY";
@@ -813,6 +981,8 @@ static int commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei)
     free(ifm);
     if (rc == ERR_UNSUPPORTED || rc == ERR_ACCESS || rc == ERR_INVAL) {
         /* the server cannot (or these keys may not) copy: stream it */
+        if (!w->nmeta)
+            source_meta(w, NULL);     /* best effort: the copy keeps the metadata */
         *streamed = true;
         return stream_copy(w, ei);
     }
