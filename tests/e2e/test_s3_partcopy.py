@@ -105,3 +105,24 @@ def test_bad_sizes_refused(server, tmp_path):
     assert p.returncode != 0
     assert "fs.s3a.multipart.threshold" in p.err, p.err
     assert S.request(info, "HEAD", "/%s/bad/f" % info["bucket"]) == 404
+
+
+def test_late_metadata_onto_itself_in_parts(server, tmp_path):
+    """A multipart upload gets distcp's metadata (-pt, the digest) only at commit, by copying
+    the object onto itself: over the copy threshold in parts (UploadPartCopy; the only way
+    over 5 GiB), CopyObject where the server refuses (s3rver)."""
+    info = server
+    src = make_tree(str(tmp_path / "src"), {"big.bin": BIG})
+    os.utime(os.path.join(src, "big.bin"), ns=(1600000000 * 10**9 + 5, 1600000000 * 10**9 + 5))
+    run(*SMALL, "-pt", src, s3(info, "/late"), check=0, env=info["env"])
+    h = head(info, tmp_path, "late/big.bin")
+    assert h["Metadata"].get("distcp-mtime") == str(1600000000 * 10**9 + 5), h
+    assert "distcp-digest" in h["Metadata"], h
+    if info["kind"] == "moto":
+        assert h["ETag"].strip('"').endswith("-3"), h    # three 5 MiB part copies
+    back = str(tmp_path / "back")
+    run("-pt", s3(info, "/late"), back, check=0, env=info["env"])
+    with open(os.path.join(src, "big.bin"), "rb") as a, \
+            open(os.path.join(back, "big.bin"), "rb") as b:
+        assert a.read() == b.read()
+    assert os.stat(os.path.join(back, "big.bin")).st_mtime_ns == 1600000000 * 10**9 + 5

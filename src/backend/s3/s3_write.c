@@ -1,23 +1,31 @@
-/* s3_write.c - S3 writers. Bytes are gathered per part (8 MiB, or more so
- * that no object needs over 10,000 parts: the size hint / 10,000 rounded
- * up to a MiB); a part goes out (UploadPart) as soon as all its bytes
- * are there, the first one starting the multipart upload. An object that
- * fits one part is one PutObject at commit. Parts are filled and uploaded by
- * several threads at once (BE_CAP_PARALLEL_WRITE: the engine's chunk workers
- * write disjoint ranges); the bytes of a part are tracked as covered
- * intervals, so a range written twice (a retried chunk) is not counted twice.
- * Commit uploads the last part, checks that every part is there and
- * completes the upload; nothing is visible under the key before (a multipart
- * upload is invisible until CompleteMultipartUpload). Any failure, and
- * abort, sends AbortMultipartUpload (servers without it, such as s3rver, are
- * tolerated). An upload is announced to the engine (be_create_opts.pending,
- * token "<upload id> <key>") before its first part goes out and again once
- * it is completed or aborted, so that one left by a killed process can be
- * aborted later (s3_abort_pending). Direct writers (-direct) first put an empty object under the
- * key, as a file written in place would appear. distcp metadata becomes
- * x-amz-meta-distcp-<key> headers; when it arrives after a multipart upload
- * began, commit re-copies the object onto itself with the metadata
- * (CopyObject, REPLACE; up to 5 GiB, beyond that the metadata is dropped).
+/* s3_write.c - S3 writers and server-side copies.
+ *
+ * Bytes are gathered per part (8 MiB, or more so that no object needs over
+ * 10,000 parts: the size hint / 10,000 rounded up to a MiB); a part goes out
+ * (UploadPart) as soon as all its bytes are there, the first one starting
+ * the multipart upload. An object that fits one part is one PutObject at
+ * commit. Parts are filled and uploaded by several threads at once
+ * (BE_CAP_PARALLEL_WRITE: the engine's chunk workers write disjoint ranges);
+ * the bytes of a part are tracked as covered intervals, so a range written
+ * twice (a retried chunk) is not counted twice. Commit uploads the last
+ * part, checks that every part is there and completes the upload; nothing is
+ * visible under the key before (a multipart upload is invisible until
+ * CompleteMultipartUpload). Any failure, and abort, sends
+ * AbortMultipartUpload (servers without it, such as s3rver, are tolerated).
+ * An upload is announced to the engine (be_create_opts.pending, token
+ * "<upload id> <key>") before its first part goes out and again once it is
+ * completed or aborted, so that one left by a killed process can be aborted
+ * later (s3_abort_pending). Direct writers (-direct) first put an empty
+ * object under the key, as a file written in place would appear. distcp
+ * metadata becomes x-amz-meta-distcp-<key> headers; when it arrives after a
+ * multipart upload began, commit re-copies the object onto itself with the
+ * metadata (CopyObject, REPLACE; over the copy threshold, and always over 5
+ * GiB, by UploadPartCopy).
+ *
+ * Server-side copies (copy_range: a whole object, same endpoint and keys)
+ * happen at commit: CopyObject up to the store's copy threshold, above it
+ * UploadPartCopy in copy_part-sized parts (the source's metadata carried);
+ * streamed through this writer when the server refuses.
  *
  * Memory: at most ACTIVE_MAX parts are being filled at once per writer (a
  * part buffer grows by doubling up to the part size).
@@ -662,9 +670,10 @@ int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct er
         if (*s < 0x20 || *s > 0x7e)
             return err_setx(ei, ERR_INVAL, "cannot record metadata '%s' on '%s': the value "
                             "is not printable ASCII", key, w->path);
-    if (w->upload_id && w->end > COPY_MAX)
+    if (w->upload_id && w->end > COPY_MAX && w->fs->no_part_copy)
         return err_setx(ei, ERR_UNSUPPORTED, "cannot record metadata '%s' on '%s': the "
-                        "upload has begun and the object is over 5 GiB", key, w->path);
+                        "upload has begun, the object is over 5 GiB and the server has no "
+                        "UploadPartCopy", key, w->path);
     size_t kl = strlen(key), pl = strlen(S3_META_PREFIX);
     unsigned i;
     for (i = 0; i < w->nmeta; i++)
@@ -684,6 +693,33 @@ int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct er
     if (w->upload_id)
         w->meta_late = true;
     return ERR_OK;
+}
+
+static int multipart_copy(struct s3_writer *w, bool *refused, struct errinfo *ei);
+static void reset_upload(struct s3_writer *w);
+
+/* The object just completed, copied onto itself in parts with the metadata
+ * that came late. ERR_UNSUPPORTED when the server has no UploadPartCopy. */
+static int self_copy_parts(struct s3_writer *w, struct errinfo *ei)
+{
+    bool refused = false;
+    struct errinfo e2 = {0};
+    free(w->copy_key);
+    free(w->copy_etag);
+    w->copy_etag = NULL;
+    if (!(w->copy_key = strdup(w->key)))
+        return err_setx(ei, ERR_NOMEM, "cannot record metadata on '%s': out of memory", w->path);
+    w->copy_fs = w->fs;
+    reset_upload(w);
+    int rc = multipart_copy(w, &refused, &e2);
+    if (refused) {
+        w->fs->no_part_copy = true;
+        return err_setx(ei, ERR_UNSUPPORTED, "cannot record metadata on '%s': the object is "
+                        "over 5 GiB and the server has no UploadPartCopy", w->path);
+    }
+    if (rc && ei)
+        *ei = e2;
+    return rc;
 }
 
 /* Multipart: upload what is left, check every part, complete. */
@@ -712,6 +748,14 @@ static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
         return rc;
     }
     announce(w, false, NULL);
+    if (w->meta_late && w->end > w->fs->copy_threshold && !w->fs->no_part_copy) {
+        /* onto itself in parts (over 5 GiB CopyObject cannot); a server
+         * without UploadPartCopy gets CopyObject below where it can */
+        rc = self_copy_parts(w, ei);
+        if (rc != ERR_UNSUPPORTED || w->end > COPY_MAX)
+            return rc;
+        rc = ERR_OK;
+    }
     if (w->meta_late) {
         const char *hdr[META_MAX + 2];
         size_t nh = 0;
