@@ -105,7 +105,8 @@ struct be_attrs {
     char *acl;                   /* for PRESERVE_A: text form "user::rwx,group::r-x,..." or NULL */
     unsigned have;               /* getattrs of BE_CAP_META_ATTRS stores: the BE_ATTR_OWNER,
                                     _GROUP, _MODE, _TIMES the file has recorded (in st:
-                                    owner or uid, group or gid, mode, mtime_ns) */
+                                    owner or uid, group or gid, mode, mtime_ns); the
+                                    engine's copy_source_attrs: what there is to apply */
 };
 void be_attrs_release(struct be_attrs *a);
 

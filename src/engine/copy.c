@@ -139,7 +139,9 @@ unsigned copy_preserve_mask(const struct job *j, bool dir)
 }
 
 /* A source that keeps owner, group, mode and mtime as metadata (S3): what it
- * recorded replaces the listing's values; what it lacks stays as listed. */
+ * recorded replaces the listing's values; owner, group and mode it did not
+ * record are dropped from a->have (nothing to restore); the mtime stays the
+ * listed one (the object's own time). */
 static int source_meta_attrs(struct job *j, const struct entry *e, const char *src,
                              unsigned what, struct be_attrs *a, struct errinfo *ei)
 {
@@ -162,6 +164,7 @@ static int source_meta_attrs(struct job *j, const struct entry *e, const char *s
     }
     if (x.have & BE_ATTR_MODE)
         a->st.mode = x.st.mode;
+    a->have &= ~(m & (PRESERVE_U | PRESERVE_G | PRESERVE_P) & ~x.have);
     if (x.have & BE_ATTR_TIMES) {
         a->st.mtime_ns = x.st.mtime_ns;
         a->st.atime_ns = x.st.atime_ns;
@@ -183,6 +186,7 @@ int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
     a->st.size = e->size;
     a->st.blocksize = e->blocksize;
     a->st.replication = e->replication;
+    a->have = what;      /* what there is to apply (callers mask with it) */
     int mrc = source_meta_attrs(j, e, src, what, a, ei);
     if (mrc)
         return mrc;
@@ -423,7 +427,7 @@ static int finalize(struct wctx *w, struct xfer *x, const struct entry *e,
         struct be_attrs a;
         if ((rc = copy_source_attrs(j, e, x->src, what, &a, ei)))
             return rc;
-        rc = x->tfs->ops->wsetattr(wr, &a, what, ei);
+        rc = x->tfs->ops->wsetattr(wr, &a, what & a.have, ei);
         be_attrs_release(&a);
         if (rc)
             return rc;
@@ -760,7 +764,7 @@ static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
         return ERR_OK;     /* B §7: nothing differs, nothing to change */
     if ((rc = copy_source_attrs(j, e, src, what, &a, ei)))
         return rc;
-    rc = j->tfs->ops->setattr(j->tfs, dst, &a, what, ei);
+    rc = j->tfs->ops->setattr(j->tfs, dst, &a, what & a.have, ei);
     be_attrs_release(&a);
     return rc;
 }

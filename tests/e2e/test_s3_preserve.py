@@ -9,7 +9,7 @@ Runs once per server found (tests/s3/s3server.py: s3rver always, moto_server whe
   - -update -pugpt: a second run copies nothing; a mode changed at the source travels to the
     object's metadata (skipped file, setattr) and back to a local copy;
   - S3 -> S3 (server-side copy on one server) with -p keeps the attributes;
-  - objects without distcp metadata copy back with -pugpt without error."""
+  - objects without distcp metadata copy back with -pugpt without error, restoring no mode."""
 import json
 import os
 import subprocess
@@ -139,9 +139,16 @@ def test_objects_without_metadata(server, tmp_path):
     src = make_tree(str(tmp_path / "src"), {"n1": "one", "d": {"n2": 3000}})
     run(src, s3(info, "/nometa"), check=0, env=info["env"])
     back = str(tmp_path / "back")
-    p = run("-pugpt", s3(info, "/nometa"), back, check=0, env=info["env"])
+    old = os.umask(0o027)
+    try:
+        p = run("-pugpt", s3(info, "/nometa"), back, check=0, env=info["env"])
+    finally:
+        os.umask(old)
     assert "Files Failed=0" in p.err, p.err
     assert tree(back) == tree(src)
+    # no mode recorded: the file keeps the mode it was created with (0666 & ~umask), not
+    # the 0666 a listing shows for every object
+    assert os.stat(os.path.join(back, "n1")).st_mode & 0o7777 == 0o640
     if ROOTUSER:
         # no owner recorded: nothing to restore, the copy stays the writer's
         assert os.stat(os.path.join(back, "n1")).st_uid == 0
