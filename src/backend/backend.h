@@ -68,6 +68,14 @@ enum {
                                        is accepted, but finish() assembles the pieces by
                                        concatenation (HDFS CONCAT): split only when asked
                                        (-blocksperchunk), block boundaries follow the pieces */
+    BE_CAP_CONTENT_TAG   = 1u << 12,/* getmeta(fs, path, "etag") gives a tag of the file's
+                                       content from its status (S3 ETag): "md5:<hex>" (the
+                                       MD5 of the bytes) or "mpu:<tag>" (equal tags: equal
+                                       bytes; different ones tell nothing) */
+    BE_CAP_META_ATTRS    = 1u << 11,/* files (not directories) keep owner, group, mode and
+                                       mtime as metadata (object stores): wsetattr/setattr
+                                       record them, getattrs gives them back (be_attrs.have);
+                                       stat/list do not report them */
 };
 
 /* Attribute selectors for getattrs/setattr/wsetattr `what` masks. The values
@@ -95,6 +103,10 @@ struct be_attrs {
     struct be_xattr *xattrs;     /* for PRESERVE_X */
     size_t nxattrs;
     char *acl;                   /* for PRESERVE_A: text form "user::rwx,group::r-x,..." or NULL */
+    unsigned have;               /* getattrs of BE_CAP_META_ATTRS stores: the BE_ATTR_OWNER,
+                                    _GROUP, _MODE, _TIMES the file has recorded (in st:
+                                    owner or uid, group or gid, mode, mtime_ns); the
+                                    engine's copy_source_attrs: what there is to apply */
 };
 void be_attrs_release(struct be_attrs *a);
 
@@ -109,6 +121,17 @@ struct be_create_opts {
     uint16_t replication;   /* for stores with blocks, 0 = default */
     bool type_checked;      /* the caller made sure no directory stands at the path:
                              * create need not look (saves a request on object stores) */
+    /* Server-side state that outlives a killed process (an S3 multipart
+     * upload): the writer calls pending(pending_arg, token, true, ei) once it
+     * has created such state and before any data goes into it; a non-OK
+     * answer makes the writer discard the state and fail with it. Once the
+     * state is gone (completed, or aborted for sure) it calls
+     * pending(..., false, NULL) (the answer is ignored). token: an opaque
+     * printable string that abort_pending() of the same store understands.
+     * NULL: nobody records it. pending_arg is borrowed and outlives the
+     * writer. Calls may come from several writers' threads at once. */
+    int (*pending)(void *pending_arg, const char *token, bool open, struct errinfo *ei);
+    void *pending_arg;
 };
 
 struct be_fs;     /* one opened store; backend-private layout after the common head */
@@ -242,6 +265,12 @@ struct backend_ops {
                       uint64_t woff, uint64_t len, uint64_t *done,
                       struct errinfo *ei);
 
+    /* Does copy_range from store src into store dst (both of this backend)
+     * copy whole files on the server (S3 CopyObject / UploadPartCopy)? Then
+     * the engine hands such files to one worker whole instead of splitting
+     * them into chunks. Optional (NULL: no). */
+    bool (*copy_whole)(struct be_fs *src, struct be_fs *dst);
+
     /* Create directory `path` and any missing parents; ERR_OK if it exists
      * as a directory; ERR_NOT_DIR if a non-directory is in the way.
      * Required (a no-op where directories are implicit). */
@@ -289,6 +318,14 @@ struct backend_ops {
     /* The same for the data of writer w, after finish() and before commit()
      * (post-copy verification of what the store holds). Optional. */
     int (*wchecksum)(struct be_file *w, struct hdfs_cksum_result *out, struct errinfo *ei);
+
+    /* Remove server-side state a writer announced through
+     * be_create_opts.pending and never finished (the process was killed):
+     * ERR_OK when removed, ERR_NOT_FOUND when it is gone already (completed
+     * or aborted), ERR_UNSUPPORTED when the server cannot remove it (it
+     * stays), other codes for failures worth retrying later. Optional (NULL:
+     * the store never announces any). */
+    int (*abort_pending)(struct be_fs *fs, const char *token, struct errinfo *ei);
 
     /* Snapshot operations (see struct be_snapshot_ops); NULL: none. */
     const struct be_snapshot_ops *snapshots;

@@ -30,6 +30,7 @@
 #include "cmd/cli.h"
 #include "engine/dist.h"
 #include "engine/job.h"
+#include "jobs/jobpend.h"
 #include "jobs/store.h"
 
 #define REDACTED "<redacted>"
@@ -166,7 +167,7 @@ struct jargs {
     double older_than;
     int states[JS__COUNT];
     int nstates;
-    char **defs;           /* resume: extra -D k=v */
+    char **defs;           /* resume, clean: extra -D k=v */
     int ndefs;
 };
 
@@ -250,7 +251,7 @@ static int parse_jargs(const char *sub, int argc, char **argv, struct jargs *a)
                 return EXIT_INVALID;
             }
             a->states[a->nstates++] = st;
-        } else if (!strcmp(s, "-D") && !strcmp(sub, "resume")) {
+        } else if (!strcmp(s, "-D") && (!strcmp(sub, "resume") || !strcmp(sub, "clean"))) {
             NEED();
             char **g = realloc(a->defs, (size_t)(a->ndefs + 1) * sizeof *g);
             if (!g)
@@ -740,6 +741,51 @@ static int job_cancel(const struct jargs *a)
 
 /* ------------------------------------------------------------ resume */
 
+/* The job's options, rebuilt from its saved command line; secrets that were
+ * redacted come from the -D given now (a->defs), or else from the
+ * environment and profiles. *argv and *av back the strings of *o; the
+ * caller frees them (and releases *o) whatever the result. */
+static int saved_options(const struct jrow *r, const struct jargs *a, struct options *o,
+                         char ***argvp, json_t **avp)
+{
+    json_t *av = json_loads(r->argv_json ? r->argv_json : "[]", 0, NULL);
+    size_t n = json_array_size(av);
+    char **argv = calloc(n + (size_t)a->ndefs * 2 + 2, sizeof *argv);
+    int argc = 0;
+    *argvp = argv;
+    *avp = av;
+    options_init(o);
+    if (!argv) {
+        fprintf(stderr, "distcp: job %lld: out of memory\n", (long long)r->id);
+        return EXIT_FAIL;
+    }
+    argv[argc++] = "distcp";
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_string_value(json_array_get(av, i));
+        if (!v)
+            continue;
+        const char *red = strstr(v, "=" REDACTED);
+        if (red && red[sizeof(REDACTED)] == 0) {
+            if (argc > 1 && !strcmp(argv[argc - 1], "-D"))
+                argc--;            /* drop "-D" "key=<redacted>" */
+            continue;
+        }
+        argv[argc++] = (char *)v;
+    }
+    for (int i = 0; i < a->ndefs; i++) {
+        argv[argc++] = "-D";
+        argv[argc++] = a->defs[i];
+    }
+    char err[2048] = "";
+    int rc = cli_parse(argc - 1, argv + 1, o, err, sizeof err, stderr);
+    if (rc != CLI_OK) {
+        fprintf(stderr, "distcp: job %lld: its command line no longer parses: %s\n",
+                (long long)r->id, err);
+        return EXIT_INVALID;
+    }
+    return EXIT_OK;
+}
+
 static int job_resume(const struct jargs *a)
 {
     struct jstore *s = NULL;
@@ -769,38 +815,11 @@ static int job_resume(const struct jargs *a)
         jrow_release(&r);
         return EXIT_OK;
     }
-    /* rebuild the command line; secrets that were redacted come from the
-     * -D given now, or else from the environment and profiles */
-    json_t *av = json_loads(r.argv_json ? r.argv_json : "[]", 0, NULL);
-    size_t n = json_array_size(av);
-    char **argv = calloc(n + (size_t)a->ndefs * 2 + 2, sizeof *argv);
-    int argc = 0;
-    argv[argc++] = "distcp";
-    for (size_t i = 0; i < n; i++) {
-        const char *v = json_string_value(json_array_get(av, i));
-        if (!v)
-            continue;
-        const char *red = strstr(v, "=" REDACTED);
-        if (red && red[sizeof(REDACTED)] == 0) {
-            if (argc > 1 && !strcmp(argv[argc - 1], "-D"))
-                argc--;            /* drop "-D" "key=<redacted>" */
-            continue;
-        }
-        argv[argc++] = (char *)v;
-    }
-    for (int i = 0; i < a->ndefs; i++) {
-        argv[argc++] = "-D";
-        argv[argc++] = a->defs[i];
-    }
+    json_t *av = NULL;
+    char **argv = NULL;
     struct options o;
-    char err[2048] = "";
-    options_init(&o);
-    int rc = cli_parse(argc - 1, argv + 1, &o, err, sizeof err, stderr);
-    if (rc != CLI_OK) {
-        fprintf(stderr, "distcp: job %lld: its command line no longer parses: %s\n", (long long)r.id, err);
-        status = EXIT_INVALID;
+    if ((status = saved_options(&r, a, &o, &argv, &av)))
         goto out;
-    }
     if (r.cwd && chdir(r.cwd)) {
         fprintf(stderr, "distcp: job %lld: cannot enter its directory '%s': %s\n", (long long)r.id, r.cwd,
                 strerror(errno));
@@ -1012,6 +1031,49 @@ static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw
     return remove(p) ? -1 : 0;
 }
 
+static const char *clean_cfg_get(void *ctx, const char *key)
+{
+    return options_def(ctx, key);
+}
+
+static void clean_say(void *arg, const char *line)
+{
+    printf("job %lld: %s\n", *(long long *)arg, line);
+}
+
+/* Abort the uploads a killed run of job r left open (jobs/jobpend.c), with
+ * the stores and credentials its command line names. EXIT_OK when none
+ * stays open. */
+static int clean_pending(const struct jargs *a, const struct jrow *r, const char *dir)
+{
+    char pp[4200];
+    snprintf(pp, sizeof pp, "%s/pending", dir);
+    if (access(pp, F_OK))
+        return EXIT_OK;
+    json_t *av = NULL;
+    char **argv = NULL;
+    struct options o;
+    int status = saved_options(r, a, &o, &argv, &av);
+    if (!status) {
+        struct be_config cfg = { .get = clean_cfg_get, .ctx = &o };
+        struct errinfo ei = {0};
+        unsigned done = 0, left = 0;
+        long long id = r->id;
+        if (jobpend_sweep(dir, &cfg, clean_say, &id, &done, &left, &ei)) {
+            fprintf(stderr, "distcp: job %lld: %s\n", id, ei.msg);
+            status = EXIT_FAIL;
+        } else if (left) {
+            fprintf(stderr, "distcp: job %lld: %u upload(s) could not be aborted; the job is "
+                    "kept (run job clean again)\n", id, left);
+            status = EXIT_FAIL;
+        }
+    }
+    options_release(&o);
+    free(argv);
+    json_decref(av);
+    return status;
+}
+
 static int job_clean(const struct jargs *a)
 {
     struct jstore *s = NULL;
@@ -1047,6 +1109,10 @@ static int job_clean(const struct jargs *a)
             removed++;
             continue;
         }
+        if (clean_pending(a, r, dir)) {
+            status = EXIT_FAIL;
+            continue;
+        }
         if (jstore_delete(s, r->id, &ei)) {
             fprintf(stderr, "distcp: cannot remove job %lld: %s\n", (long long)r->id, ei.msg);
             status = EXIT_FAIL;
@@ -1079,7 +1145,9 @@ static void job_usage(FILE *f)
             "  resume  ID [--async] [-D k=v]...   finish a KILLED/FAILED/CANCELLED job without\n"
             "                                     copying again what it finished\n"
             "  report  ID [--type status|listing] [--format csv|json] [--run N] [-o FILE]\n"
-            "  clean   [--older-than 7d] [--state S]... [--all] [--dry-run]\n"
+            "  clean   [--older-than 7d] [--state S]... [--all] [--dry-run] [-D k=v]...\n"
+            "                                     forget jobs; first abort the uploads a killed\n"
+            "                                     run left open on an object store\n"
             "The id may also be given as -i ID or --job-id ID. Every command takes\n"
             "--job-store PATH (default: $DISTCP_JOB_STORE, else $XDG_STATE_HOME/distcp/jobs.db,\n"
             "else ~/.local/state/distcp/jobs.db).\n"

@@ -20,6 +20,7 @@
  *
  * Threading: one struct wctx per worker; counters are atomics in the job. */
 #include "engine/copy.h"
+#include "jobs/jobpend.h"
 #include "jobs/jobrec.h"
 
 #include <errno.h>
@@ -132,7 +133,44 @@ unsigned copy_preserve_mask(const struct job *j, bool dir)
     }
     if ((caps & BE_CAP_BLOCKS) && !dir)
         m |= p & (PRESERVE_R | PRESERVE_B | PRESERVE_C);
+    if ((caps & BE_CAP_META_ATTRS) && !dir)   /* object stores: as metadata, files only */
+        m |= p & (PRESERVE_U | PRESERVE_G | PRESERVE_P | PRESERVE_T);
     return m;
+}
+
+/* A source that keeps owner, group, mode and mtime as metadata (S3): what it
+ * recorded replaces the listing's values; owner, group and mode it did not
+ * record are dropped from a->have (nothing to restore); the mtime stays the
+ * listed one (the object's own time). */
+static int source_meta_attrs(struct job *j, const struct entry *e, const char *src,
+                             unsigned what, struct be_attrs *a, struct errinfo *ei)
+{
+    struct be_fs *fs = j->roots[e->root].fs;
+    unsigned m = what & (PRESERVE_U | PRESERVE_G | PRESERVE_P | PRESERVE_T);
+    struct be_attrs x;
+    if (!m || e->type != BE_FILE || !(fs->ops->caps & BE_CAP_META_ATTRS) || !fs->ops->getattrs)
+        return ERR_OK;
+    memset(&x, 0, sizeof x);
+    int rc = fs->ops->getattrs(fs, src, m, &x, ei);
+    if (rc)
+        return rc;
+    if (x.have & BE_ATTR_OWNER) {
+        a->st.uid = x.st.uid;
+        memcpy(a->st.owner, x.st.owner, sizeof a->st.owner);
+    }
+    if (x.have & BE_ATTR_GROUP) {
+        a->st.gid = x.st.gid;
+        memcpy(a->st.group, x.st.group, sizeof a->st.group);
+    }
+    if (x.have & BE_ATTR_MODE)
+        a->st.mode = x.st.mode;
+    a->have &= ~(m & (PRESERVE_U | PRESERVE_G | PRESERVE_P) & ~x.have);
+    if (x.have & BE_ATTR_TIMES) {
+        a->st.mtime_ns = x.st.mtime_ns;
+        a->st.atime_ns = x.st.atime_ns;
+    }
+    be_attrs_release(&x);
+    return ERR_OK;
 }
 
 int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
@@ -148,6 +186,10 @@ int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
     a->st.size = e->size;
     a->st.blocksize = e->blocksize;
     a->st.replication = e->replication;
+    a->have = what;      /* what there is to apply (callers mask with it) */
+    int mrc = source_meta_attrs(j, e, src, what, a, ei);
+    if (mrc)
+        return mrc;
     if (what & (PRESERVE_X | PRESERVE_A)) {
         struct be_fs *fs = j->roots[e->root].fs;
         if (!fs->ops->getattrs)
@@ -316,6 +358,7 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
         if ((rc = x->tfs->ops->write(wr, off + done, w->buf, got, ei)))
             goto out;
         done += got;
+        jobrec_pause_point(r->j, "writing");   /* test hook: kill -9 mid-file */
         atomic_fetch_add_explicit(&r->j->progress_bytes, got, memory_order_relaxed);
     }
     if (check_eof && !at_eof) {
@@ -362,6 +405,8 @@ static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, stru
     co.blocksize = x->blocksize;
     co.replication = x->replication;
     co.type_checked = true;   /* process_entry refused type conflicts */
+    co.pending = jobpend_note;   /* open uploads recorded for resume / job clean */
+    co.pending_arg = j;
     if (want_fail(x->r->fail_write, x->dst))
         return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
@@ -382,7 +427,7 @@ static int finalize(struct wctx *w, struct xfer *x, const struct entry *e,
         struct be_attrs a;
         if ((rc = copy_source_attrs(j, e, x->src, what, &a, ei)))
             return rc;
-        rc = x->tfs->ops->wsetattr(wr, &a, what, ei);
+        rc = x->tfs->ops->wsetattr(wr, &a, what & a.have, ei);
         be_attrs_release(&a);
         if (rc)
             return rc;
@@ -719,7 +764,7 @@ static int apply_attrs(struct wctx *w, const struct entry *e, const char *src,
         return ERR_OK;     /* B §7: nothing differs, nothing to change */
     if ((rc = copy_source_attrs(j, e, src, what, &a, ei)))
         return rc;
-    rc = j->tfs->ops->setattr(j->tfs, dst, &a, what, ei);
+    rc = j->tfs->ops->setattr(j->tfs, dst, &a, what & a.have, ei);
     be_attrs_release(&a);
     return rc;
 }
@@ -736,6 +781,7 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
     const struct options *o = j->o;
     struct be_fs *sfs = j->roots[e->root].fs;
     const char *mt = options_def(o, "distcp.update.modification.time");
+    bool by_tag = false;
     struct decide_in in = {
         .overwrite_mode = o->overwrite || j->target_root_is_file,
         .update = o->update,
@@ -773,11 +819,15 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
                                                0, &in.digests, ei))) {
             return rc;
         }
+        if (in.digests == DIGEST_UNKNOWN && !o->checksum &&
+            (in.digests = verify_tag_compare(sfs, src, j->tfs, dst)) != DIGEST_UNKNOWN)
+            by_tag = true;   /* S3 <-> S3: ETags */
     }
     *act = decide_action(&in);
     w->why = !in.update ? "target exists (no -update/-overwrite)"
            : in.skip_crc ? "same size (-skipcrccheck)"
            : in.digests == DIGEST_EQUAL ? (o->checksum ? "same size and content (--checksum)"
+                                           : by_tag ? "same size and ETag"
                                                       : "same size and CRC32C digest")
            : in.mtime_rule ? "same size, target not older than source" : "same size";
     if (*act == ACT_APPEND) {
@@ -903,6 +953,11 @@ static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
     }
     if (!(caps & BE_CAP_PARALLEL_WRITE))
         return 0;   /* pieces assembled by concatenation: only when asked (B §6.9) */
+    /* a file the stores copy whole on the server (S3 -> S3 on one server) */
+    struct be_fs *sfs = r->j->roots[e->root].fs;
+    if (sfs->ops == r->j->tfs->ops && sfs->ops->copy_whole && r->global.rate <= 0 &&
+        !o->bandwidth_set && sfs->ops->copy_whole(sfs, r->j->tfs))
+        return 0;
     /* Split only a file bigger than its fair share of the job: then the
      * other workers would idle while one copies it. Several big files are
      * copied faster whole and side by side (parallel writes into one file

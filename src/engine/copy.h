@@ -8,7 +8,9 @@
 int copy_run(struct job *j);
 
 /* Build the be_attrs for an entry (source status + xattrs/acl as `what`
- * asks), reading extra attributes from the source store. */
+ * asks), reading extra attributes from the source store. a->have: the bits
+ * of `what` there is something to apply for (a source keeping attributes as
+ * metadata may lack some); apply `what & a->have`. */
 int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
                       unsigned what, struct be_attrs *a, struct errinfo *ei);
 

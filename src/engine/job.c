@@ -23,6 +23,7 @@
 #include "engine/copy.h"
 #include "engine/dist.h"
 #include "engine/listing.h"
+#include "jobs/jobpend.h"
 #include "jobs/jobrec.h"
 #include "util/filter.h"
 #include "util/path.h"
@@ -551,6 +552,7 @@ int job_run(struct options *o)
         j->dry_out = stdout;
     if (dist_rank() == 0 && (status = jobrec_start(j)))
         goto out;
+    jobpend_start(j);   /* a resumed job first aborts uploads killed runs left */
     if ((status = setup_filters(j)))
         goto out;
     atomic_store(&j->phase, PHASE_LISTING);
@@ -610,6 +612,7 @@ out:
     }
     if (dist_rank() == 0)
         summary(j, status, now_seconds() - j->t_start);
+    jobpend_end(j);
     jobrec_end(j, status);
     if (j->workdir[0])
         remove_tree_local(j->workdir);

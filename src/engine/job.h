@@ -20,6 +20,7 @@
 #include "engine/options.h"
 
 struct jobrec;
+struct jobpend;
 
 struct filter;
 
@@ -92,6 +93,7 @@ struct job {
     atomic_int cancel;           /* stop dispatching */
     atomic_int user_cancel;      /* the user asked to stop (signal, `job cancel`) */
     struct jobrec *rec;          /* the job's record (src/jobs/), or NULL */
+    struct jobpend *pend;        /* open server-side uploads (jobs/jobpend.c), or NULL */
     int first_exit;              /* exit status of the first fatal failure */
     char first_error[2048];
     pthread_mutex_t err_lock;

@@ -207,3 +207,24 @@ int verify_update_compare(const struct job *j, struct be_fs *sfs, const char *sr
 out:
     return rc;
 }
+
+enum digest_cmp verify_tag_compare(struct be_fs *sfs, const char *src, struct be_fs *tfs,
+                                   const char *dst)
+{
+    enum digest_cmp out = DIGEST_UNKNOWN;
+    char *a = NULL, *b = NULL;
+    if (!(sfs->ops->caps & BE_CAP_CONTENT_TAG) || !(tfs->ops->caps & BE_CAP_CONTENT_TAG) ||
+        !sfs->ops->getmeta || !tfs->ops->getmeta)
+        return out;
+    if (sfs->ops->getmeta(sfs, src, "etag", &a, NULL) ||
+        tfs->ops->getmeta(tfs, dst, "etag", &b, NULL))
+        goto out;
+    if (!strcmp(a, b))
+        out = DIGEST_EQUAL;
+    else if (!strncmp(a, "md5:", 4) && !strncmp(b, "md5:", 4))
+        out = DIGEST_DIFFER;
+out:
+    free(a);
+    free(b);
+    return out;
+}

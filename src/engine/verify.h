@@ -55,6 +55,14 @@ static inline void verify_feed(struct verify *v, const void *buf, size_t n)
 int verify_end(struct verify *v, struct be_fs *sfs, const char *src, struct be_fs *tfs,
                struct be_file *wr, const char *dst, bool *checked, struct errinfo *ei);
 
+/* -update between two stores that tag contents (BE_CAP_CONTENT_TAG, S3
+ * ETags): equal MD5 tags or identical multipart tags mean equal, different
+ * MD5 tags mean different, anything else (a store that cannot tell, tags of
+ * different kinds, different multipart tags) DIGEST_UNKNOWN. Costs one
+ * status request per side; never fails (unknown instead). */
+enum digest_cmp verify_tag_compare(struct be_fs *sfs, const char *src, struct be_fs *tfs,
+                                   const char *dst);
+
 /* Read a whole file once and compute its checksum under spec s (`shown`
  * names it in errors); a file whose length is not `size` is ERR_SHORT_READ.
  * Used by --checksum in -update and by `distcp checksum`. */

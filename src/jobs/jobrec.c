@@ -559,6 +559,11 @@ int jobrec_start(struct job *j)
     return EXIT_OK;
 }
 
+const char *jobrec_dir(const struct job *j)
+{
+    return j->rec ? j->rec->dir : NULL;
+}
+
 bool jobrec_resuming(const struct job *j)
 {
     return j->rec && j->rec->have_plan;

@@ -61,13 +61,15 @@ int jobrec_sync_target(struct job *j);
 void jobrec_phase(struct job *j, int phase);
 void jobrec_error(struct job *j, const char *msg);
 /* Test hook: DISTCP_TEST_PAUSE=<phase>:<n> stops the job at the n-th point of
- * that phase (listing entries, copying entries, committing) after writing
- * "paused" to DISTCP_TEST_PAUSE_FILE, so a test can kill -9 it there. */
+ * that phase (listing entries, copying entries, writing buffers of file
+ * data, committing) after writing "paused" to DISTCP_TEST_PAUSE_FILE, so a test can kill -9 it there. */
 void jobrec_pause_point(struct job *j, const char *phase);
 /* End of the run: final state, counters, journal flushed, files closed. */
 void jobrec_end(struct job *j, int status);
 /* Messages to the job log (blocking runs; submitted runs log stderr). */
 void jobrec_log(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The job's directory (<store dir>/jobs/<id>), NULL when not recorded. */
+const char *jobrec_dir(const struct job *j);
 /* The user asked to stop (signal or `job cancel`). */
 bool jobrec_cancelled(const struct job *j);
 

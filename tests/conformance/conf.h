@@ -135,6 +135,7 @@ void t_rename(void **state);
 void t_remove(void **state);
 void t_setattr(void **state);
 void t_wsetattr(void **state);
+void t_meta_attrs(void **state);
 void t_meta(void **state);
 void t_xattr(void **state);
 void t_symlink(void **state);

@@ -87,6 +87,7 @@ static const struct CMUnitTest tests[] = {
     T(t_remove),
     T(t_setattr),
     T(t_wsetattr),
+    T(t_meta_attrs),
     T(t_meta),
     T(t_xattr),
     T(t_symlink),

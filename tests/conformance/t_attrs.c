@@ -114,6 +114,64 @@ void t_wsetattr(void **state)
     conf_expect_bytes(c, p, "attrs", 5);
 }
 
+/* Stores that keep owner, group, mode and mtime as metadata (object
+ * stores): a writer records them, getattrs gives them back (be_attrs.have),
+ * setattr changes only what it is asked to. */
+void t_meta_attrs(void **state)
+{
+    struct conf *c = *state;
+    struct errinfo ei = {0};
+    struct be_create_opts o = conf_opts(c);
+    struct be_file *w = NULL;
+    struct be_attrs a, got;
+    uint64_t size;
+    const unsigned all = BE_ATTR_OWNER | BE_ATTR_GROUP | BE_ATTR_MODE | BE_ATTR_TIMES;
+    REQUIRE(c, HAS(c, BE_CAP_META_ATTRS), "no BE_CAP_META_ATTRS");
+    REQUIRE(c, c->ops->wsetattr && c->ops->setattr && c->ops->getattrs,
+            "BE_CAP_META_ATTRS without wsetattr, setattr and getattrs");
+    conf_dir(c, "metaattrs");
+    const char *p = conf_path(c, "f");
+    const char *bare = conf_path(c, "bare");
+
+    memset(&a, 0, sizeof a);
+    a.st.uid = 1234;
+    a.st.gid = BE_ID_NONE;
+    strcpy(a.st.group, "staff group");      /* a name, with a space */
+    a.st.mode = 0751;
+    a.st.mtime_ns = MTIME_SET + 789;        /* ns kept */
+    CHECK(c->ops->create(c->fs, p, &o, &w, &ei));
+    CHECK(c->ops->write(w, 0, "attrs", 5, &ei));
+    CHECK(c->ops->wsetattr(w, &a, all, &ei));
+    CHECK(finish_size(c->ops, w, &size, &ei));
+    CHECK(c->ops->commit(w, &ei));
+    CHECK(c->ops->getattrs(c->fs, p, all, &got, &ei));
+    assert_int_equal(got.have, all);
+    assert_int_equal(got.st.uid, 1234);
+    assert_string_equal(got.st.owner, "");
+    assert_string_equal(got.st.group, "staff group");
+    assert_int_equal(got.st.mode, 0751);
+    assert_int_equal(got.st.mtime_ns, MTIME_SET + 789);
+    be_attrs_release(&got);
+
+    /* setattr: only the mode changes */
+    memset(&a, 0, sizeof a);
+    a.st.mode = 0600;
+    CHECK(c->ops->setattr(c->fs, p, &a, BE_ATTR_MODE, &ei));
+    CHECK(c->ops->getattrs(c->fs, p, all, &got, &ei));
+    assert_int_equal(got.have, all);
+    assert_int_equal(got.st.mode, 0600);
+    assert_int_equal(got.st.uid, 1234);
+    assert_int_equal(got.st.mtime_ns, MTIME_SET + 789);
+    be_attrs_release(&got);
+    conf_expect_bytes(c, p, "attrs", 5);
+
+    /* a file written without them has none, and that is no error */
+    conf_put(c, bare, "b", 1);
+    CHECK(c->ops->getattrs(c->fs, bare, all, &got, &ei));
+    assert_int_equal(got.have, 0);
+    be_attrs_release(&got);
+}
+
 void t_meta(void **state)
 {
     struct conf *c = *state;

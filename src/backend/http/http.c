@@ -228,6 +228,7 @@ char *http_escape(const char *s, int keep_slash)
 /* Extended requests (see http.h) ------------------------------------------ */
 
 #define HTTP_XHDR_MAX (64u << 10)
+#define HTTP_POOL_CONNS 256   /* idle connections a pool keeps (>= workers) */
 
 struct http_pool {
     CURLSH *sh;
@@ -388,8 +389,12 @@ int http_xrequest(const struct http_xreq *q, struct http_xresp *r, struct errinf
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &xs);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_xheader);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &xh);
-    if (q->pool)
+    if (q->pool) {
         curl_easy_setopt(h, CURLOPT_SHARE, q->pool->sh);
+        /* the shared cache keeps this many idle connections (libcurl's
+         * default, 5, made every worker beyond the fifth reconnect) */
+        curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)HTTP_POOL_CONNS);
+    }
     if (q->insecure) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);

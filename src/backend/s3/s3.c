@@ -567,6 +567,7 @@ static int s3_open_read(struct be_fs *f, const char *path, uint64_t off, struct 
         stat_from_head(&r, &st);
         rd->size = st.size;
         rd->etag = http_xresp_header(&r, "ETag");
+        s3_acache_put(fs->acache, path, &r);
         goto done;
     }
     if (r.status != 206 && r.status != 200) {
@@ -574,6 +575,7 @@ static int s3_open_read(struct be_fs *f, const char *path, uint64_t off, struct 
         goto out;
     }
     rd->etag = http_xresp_header(&r, "ETag");
+    s3_acache_put(fs->acache, path, &r);   /* -p: the attributes come with the GET */
     cr = http_xresp_header(&r, "Content-Range");     /* "bytes a-b/total" */
     const char *slash = cr ? strrchr(cr, '/') : NULL;
     if (r.status == 206 && slash && slash[1] != '*') {
@@ -1011,6 +1013,30 @@ static char *digest_of(const struct http_xresp *r, const struct be_stat *st)
     return out;
 }
 
+/* BE_CAP_CONTENT_TAG: an ETag as "md5:<32 hex>" (a single-part upload or
+ * copy: the MD5 of the bytes) or "mpu:<32 hex>-<parts>" (a multipart upload:
+ * depends on the part size); anything else (SSE-KMS, other servers' forms)
+ * NULL. malloc'd. */
+static char *content_tag(const char *etag)
+{
+    size_t n = strlen(etag);
+    if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
+        etag++;
+        n -= 2;
+    }
+    size_t hex = 0;
+    while (hex < n && strchr("0123456789abcdef", etag[hex]) && etag[hex])
+        hex++;
+    bool md5 = hex == 32 && n == 32;
+    bool mpu = hex == 32 && n > 33 && etag[32] == '-' && n - 33 <= 5;
+    for (size_t i = 33; mpu && i < n; i++)
+        mpu = etag[i] >= '0' && etag[i] <= '9';
+    char *out = NULL;
+    if ((md5 || mpu) && asprintf(&out, "%s:%.*s", md5 ? "md5" : "mpu", (int)n, etag) < 0)
+        out = NULL;
+    return out;
+}
+
 static int s3_getmeta(struct be_fs *f, const char *path, const char *key, char **value,
                       struct errinfo *ei)
 {
@@ -1042,6 +1068,10 @@ static int s3_getmeta(struct be_fs *f, const char *path, const char *key, char *
         struct be_stat st;
         stat_from_head(&r, &st);
         *value = digest_of(&r, &st);
+    } else if (!strcmp(key, "etag")) {
+        char *etag = http_xresp_header(&r, "ETag");
+        *value = etag ? content_tag(etag) : NULL;
+        free(etag);
     } else {
         *value = http_xresp_header(&r, h);
     }
@@ -1078,6 +1108,7 @@ static void s3_close(struct be_fs *f)
         free(fs->cred.token);
     }
     http_pool_free(fs->pool);
+    s3_acache_free(fs->acache);
     free(fs);
 }
 
@@ -1092,6 +1123,33 @@ static const char *cfg_or_env(const struct be_config *cfg, const char *key, cons
         return v;
     v = env2 ? getenv(env2) : NULL;
     return v && *v ? v : NULL;
+}
+
+/* A size "<n>[K|M|G|T]" (Hadoop's form) of key (or def when unset) in
+ * [min, max]; a bad one is an error naming the key. */
+static int cfg_size(const struct be_config *cfg, const char *key, uint64_t def, uint64_t min,
+                    uint64_t max, uint64_t *out, struct errinfo *ei)
+{
+    const char *v = cfg_or_env(cfg, key, NULL, NULL);
+    *out = def;
+    if (!v)
+        return ERR_OK;
+    char *end = NULL;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned shift = 0;
+    if (end != v && *end) {
+        const char *u = "KMGT", *p = strchr(u, *end >= 'a' ? *end - 32 : *end);
+        shift = p && *p ? 10 * (unsigned)(p - u + 1) : 64;
+        end++;
+        if (*end == 'b' || *end == 'B')
+            end++;
+    }
+    if (end == v || *end || *v == '-' || shift == 64 || n > (max >> shift) || (n << shift) < min)
+        return err_setx(ei, ERR_INVAL, "bad value '%s' for %s: want a size from %llu to %llu "
+                        "bytes (K, M, G suffixes allowed)", v, key, (unsigned long long)min,
+                        (unsigned long long)max);
+    *out = (uint64_t)n << shift;
+    return ERR_OK;
 }
 
 static bool is_true(const char *v)
@@ -1198,6 +1256,12 @@ static int s3_open(const char *scheme, const char *authority, const struct be_co
             fprintf(stderr, "distcp: WARNING: TLS certificate verification is off for "
                     "'%s://%s' (fs.s3a.ssl.verify=false)\n", scheme, authority);
     }
+    if ((rc = cfg_size(cfg, "fs.s3a.multipart.threshold", 5ull << 30, 1, 5ull << 30,
+                       &fs->copy_threshold, ei)) ||
+        (rc = cfg_size(cfg, "fs.s3a.multipart.size", 64ull << 20, 5ull << 20, 5ull << 30,
+                       &fs->copy_part, ei)))
+        goto out;
+    fs->acache = s3_acache_new();   /* NULL: getattrs asks with HEAD */
     if (!(fs->pool = http_pool_new()))
         goto nomem;
     /* the bucket must exist and the credentials work */
@@ -1236,7 +1300,7 @@ out:
 const struct backend_ops backend_s3 = {
     .name = "s3",
     .mtime_gran_ns = 1000000000LL /* Last-Modified: whole seconds */,
-    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_PARALLEL_WRITE,
+    .caps = BE_CAP_EMPTY_DIRS | BE_CAP_PARALLEL_WRITE | BE_CAP_META_ATTRS | BE_CAP_CONTENT_TAG,
     .open = s3_open,
     .close = s3_close,
     .stat = s3_stat,
@@ -1251,8 +1315,13 @@ const struct backend_ops backend_s3 = {
     .commit = s3_commit,
     .abort = s3_abort,
     .copy_range = s3_copy_range,
+    .copy_whole = s3_copy_whole,
     .mkdirs = s3_mkdirs,
     .rename = s3_rename,
     .remove = s3_remove,
     .getmeta = s3_getmeta,
+    .getattrs = s3_getattrs,
+    .setattr = s3_setattr,
+    .wsetattr = s3_wsetattr_meta,
+    .abort_pending = s3_abort_pending,
 };

@@ -19,6 +19,8 @@ struct s3_cred {
     char *akid, *secret, *token;     /* token may be NULL */
 };
 
+struct s3_acache;
+
 struct s3_fs {
     struct be_fs head;
     char *bucket;
@@ -29,6 +31,12 @@ struct s3_fs {
     char *endpoint;      /* "http(s)://host[:port]" without the bucket: one server */
     struct s3_cred cred;
     struct http_pool *pool;
+    struct s3_acache *acache;  /* attributes seen by recent GETs (s3_attr.c), may be NULL */
+    /* server-side copies (s3_write.c): objects over copy_threshold bytes are
+     * copied in parts of copy_part bytes (UploadPartCopy); -D
+     * fs.s3a.multipart.threshold / fs.s3a.multipart.size */
+    uint64_t copy_threshold, copy_part;
+    _Atomic bool no_part_copy;  /* the server refused UploadPartCopy: stream (set once) */
 };
 
 /* One S3 call. key: the object key (raw bytes, "" for the bucket itself).
@@ -132,6 +140,20 @@ int s3_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei);
 int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct errinfo *ei);
 int s3_commit(struct be_file *f, struct errinfo *ei);
 void s3_abort(struct be_file *f);
+/* Attributes as metadata (s3_attr.c): getattrs/setattr slots, the writer's
+ * wsetattr, and the cache readers fill from their GET's headers. */
+int s3_getattrs(struct be_fs *f, const char *path, unsigned what, struct be_attrs *out,
+                struct errinfo *ei);
+int s3_setattr(struct be_fs *f, const char *path, const struct be_attrs *a, unsigned what,
+               struct errinfo *ei);
+int s3_wsetattr_meta(struct be_file *w, const struct be_attrs *a, unsigned what,
+                     struct errinfo *ei);
+struct s3_acache;
+struct s3_acache *s3_acache_new(void);
+void s3_acache_free(struct s3_acache *c);
+void s3_acache_put(struct s3_acache *c, const char *path, const struct http_xresp *r);
+/* Abort a multipart upload a killed writer left ("<upload id> <key>"). */
+int s3_abort_pending(struct be_fs *f, const char *token, struct errinfo *ei);
 /* Part size for an object of `size` bytes (0: unknown): 8 MiB, or more so
  * that it needs at most 10,000 parts. */
 uint64_t s3_part_size(uint64_t size);
@@ -142,6 +164,7 @@ int s3_copy_object(struct s3_fs *fs, const char *path, const char *from_key,
 int s3_copy_object_from(struct s3_fs *fs, const char *path, const char *from_bucket,
                         const char *from_key, const char *to_key, const char *const *extra,
                         size_t nextra, struct errinfo *ei);
+bool s3_copy_whole(struct be_fs *src, struct be_fs *dst);
 int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *w, uint64_t woff,
                   uint64_t len, uint64_t *done, struct errinfo *ei);
 /* What s3_copy_range needs of a reader (s3.c): its store, key, ETag, size;

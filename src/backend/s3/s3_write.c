@@ -1,20 +1,31 @@
-/* s3_write.c - S3 writers. Bytes are gathered per part (8 MiB, or more so
- * that no object needs over 10,000 parts: the size hint / 10,000 rounded
- * up to a MiB); a part goes out (UploadPart) as soon as all its bytes
- * are there, the first one starting the multipart upload. An object that
- * fits one part is one PutObject at commit. Parts are filled and uploaded by
- * several threads at once (BE_CAP_PARALLEL_WRITE: the engine's chunk workers
- * write disjoint ranges); the bytes of a part are tracked as covered
- * intervals, so a range written twice (a retried chunk) is not counted twice.
- * Commit uploads the last part, checks that every part is there and
- * completes the upload; nothing is visible under the key before (a multipart
- * upload is invisible until CompleteMultipartUpload). Any failure, and
- * abort, sends AbortMultipartUpload (servers without it, such as s3rver, are
- * tolerated). Direct writers (-direct) first put an empty object under the
- * key, as a file written in place would appear. distcp metadata becomes
- * x-amz-meta-distcp-<key> headers; when it arrives after a multipart upload
- * began, commit re-copies the object onto itself with the metadata
- * (CopyObject, REPLACE; up to 5 GiB, beyond that the metadata is dropped).
+/* s3_write.c - S3 writers and server-side copies.
+ *
+ * Bytes are gathered per part (8 MiB, or more so that no object needs over
+ * 10,000 parts: the size hint / 10,000 rounded up to a MiB); a part goes out
+ * (UploadPart) as soon as all its bytes are there, the first one starting
+ * the multipart upload. An object that fits one part is one PutObject at
+ * commit. Parts are filled and uploaded by several threads at once
+ * (BE_CAP_PARALLEL_WRITE: the engine's chunk workers write disjoint ranges);
+ * the bytes of a part are tracked as covered intervals, so a range written
+ * twice (a retried chunk) is not counted twice. Commit uploads the last
+ * part, checks that every part is there and completes the upload; nothing is
+ * visible under the key before (a multipart upload is invisible until
+ * CompleteMultipartUpload). Any failure, and abort, sends
+ * AbortMultipartUpload (servers without it, such as s3rver, are tolerated).
+ * An upload is announced to the engine (be_create_opts.pending, token
+ * "<upload id> <key>") before its first part goes out and again once it is
+ * completed or aborted, so that one left by a killed process can be aborted
+ * later (s3_abort_pending). Direct writers (-direct) first put an empty
+ * object under the key, as a file written in place would appear. distcp
+ * metadata becomes x-amz-meta-distcp-<key> headers; when it arrives after a
+ * multipart upload began, commit re-copies the object onto itself with the
+ * metadata (CopyObject, REPLACE; over the copy threshold, and always over 5
+ * GiB, by UploadPartCopy).
+ *
+ * Server-side copies (copy_range: a whole object, same endpoint and keys)
+ * happen at commit: CopyObject up to the store's copy threshold, above it
+ * UploadPartCopy in copy_part-sized parts (the source's metadata carried);
+ * streamed through this writer when the server refuses.
  *
  * Memory: at most ACTIVE_MAX parts are being filled at once per writer (a
  * part buffer grows by doubling up to the part size).
@@ -30,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #define PART_MIN (8ull << 20)
@@ -73,6 +85,10 @@ struct s3_writer {
      * commit; streamed instead when the server refuses */
     struct s3_fs *copy_fs;
     char *copy_key, *copy_etag;
+    /* announcing uploads (be_create_opts.pending) */
+    int (*pending)(void *arg, const char *token, bool open, struct errinfo *ei);
+    void *pending_arg;
+    bool announced;       /* the open upload was announced */
 };
 
 static void apart_free(struct apart *p)
@@ -217,6 +233,31 @@ static int initiate(struct s3_writer *w, char **upload_id, struct errinfo *ei)
     return rc;
 }
 
+/* "<upload id> <key>": what s3_abort_pending needs (malloc'd). */
+static char *pending_token(const char *upload_id, const char *key)
+{
+    char *t = NULL;
+    return asprintf(&t, "%s %s", upload_id, key) < 0 ? NULL : t;
+}
+
+/* Tell the engine the upload is open (open) or gone (!open). */
+static int announce(struct s3_writer *w, bool open, struct errinfo *ei)
+{
+    if (!w->pending || !w->upload_id || open == w->announced)
+        return ERR_OK;
+    char *t = pending_token(w->upload_id, w->key);
+    int rc;
+    if (!t)
+        return err_setx(ei, ERR_NOMEM, "cannot write '%s': out of memory", w->path);
+    rc = w->pending(w->pending_arg, t, open, open ? ei : NULL);
+    free(t);
+    if (!rc || !open)
+        w->announced = open;
+    return open ? rc : ERR_OK;
+}
+
+static int abort_upload(struct s3_writer *w);
+
 /* The upload id, starting the upload once (other threads wait for it). */
 static int ensure_upload(struct s3_writer *w, struct errinfo *ei)
 {
@@ -234,8 +275,18 @@ static int ensure_upload(struct s3_writer *w, struct errinfo *ei)
     char *id = NULL;
     int rc = initiate(w, &id, ei);
     pthread_mutex_lock(&w->lock);
-    w->initiating = false;
     w->upload_id = id;
+    pthread_mutex_unlock(&w->lock);
+    if (!rc && (rc = announce(w, true, ei))) {
+        /* not recorded: it must not hold data (nobody could clean it up) */
+        abort_upload(w);
+        pthread_mutex_lock(&w->lock);
+        free(w->upload_id);
+        w->upload_id = NULL;
+        pthread_mutex_unlock(&w->lock);
+    }
+    pthread_mutex_lock(&w->lock);
+    w->initiating = false;
     w->init_rc = rc;
     pthread_cond_broadcast(&w->cond);
     pthread_mutex_unlock(&w->lock);
@@ -326,17 +377,75 @@ out:
     return rc;
 }
 
-static void abort_upload(struct s3_writer *w)
+/* AbortMultipartUpload of upload `id` of `key`: ERR_OK, ERR_NOT_FOUND (no
+ * such upload: completed or aborted before), ERR_UNSUPPORTED (the server
+ * has no AbortMultipartUpload, as s3rver: 405/501), or another error. */
+static int abort_by_id(struct s3_fs *fs, const char *path, const char *key, const char *id,
+                       struct errinfo *ei)
 {
     struct http_xresp r = {0};
-    char *q = NULL, *eid = w->upload_id ? s3_uri_encode(w->upload_id, false) : NULL;
-    if (eid && asprintf(&q, "uploadId=%s", eid) >= 0) {
-        struct s3_call c = { .method = "DELETE", .key = w->key, .query = q, .what = w->path };
-        if (!s3_do(w->fs, &c, &r, NULL))   /* best effort: s3rver lacks it */
-            http_xresp_free(&r);
-        free(q);
+    char *q = NULL, *eid = s3_uri_encode(id, false);
+    int rc;
+    if (!eid || asprintf(&q, "uploadId=%s", eid) < 0) {
+        q = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot abort the upload of '%s': out of memory", path);
+        goto out;
     }
+    struct s3_call c = { .method = "DELETE", .key = key, .query = q, .what = path };
+    if ((rc = s3_do(fs, &c, &r, ei)))
+        goto out;
+    if (r.status == 200 || r.status == 204)
+        goto out;
+    char *code = r.body ? s3_xml_find(r.body, r.len, "Code") : NULL;
+    if (r.status == 405 || r.status == 501 || (code && (!strcmp(code, "NotImplemented") ||
+                                                        !strcmp(code, "MethodNotAllowed"))))
+        rc = err_setx(ei, ERR_UNSUPPORTED, "cannot abort the multipart upload %s of '%s': the "
+                      "server does not support AbortMultipartUpload (%s, HTTP %ld)", id, path,
+                      code ? code : "no code", r.status);
+    else if (r.status == 404 || (code && !strcmp(code, "NoSuchUpload")))
+        rc = err_setx(ei, ERR_NOT_FOUND, "cannot abort the multipart upload %s of '%s': no "
+                      "such upload (completed or aborted before)", id, path);
+    else
+        rc = s3_error(fs, &r, "abort the multipart upload of", path, ei);
+    free(code);
+out:
+    http_xresp_free(&r);
+    free(q);
     free(eid);
+    return rc;
+}
+
+/* Best effort (s3rver lacks Abort); the upload is announced gone unless the
+ * failure is worth a later retry. Returns abort_by_id's code. */
+static int abort_upload(struct s3_writer *w)
+{
+    if (!w->upload_id)
+        return ERR_OK;
+    int rc = abort_by_id(w->fs, w->path, w->key, w->upload_id, NULL);
+    if (rc == ERR_OK || rc == ERR_NOT_FOUND || rc == ERR_UNSUPPORTED)
+        announce(w, false, NULL);
+    return rc;
+}
+
+int s3_abort_pending(struct be_fs *f, const char *token, struct errinfo *ei)
+{
+    struct s3_fs *fs = (struct s3_fs *)f;
+    const char *sp = token ? strchr(token, ' ') : NULL;
+    char *id = NULL, *path = NULL;
+    int rc;
+    if (!sp || sp == token || !sp[1])
+        return err_setx(ei, ERR_INVAL, "cannot abort a multipart upload: malformed token '%s'",
+                        token ? token : "");
+    if (!(id = strndup(token, (size_t)(sp - token))) || asprintf(&path, "/%s", sp + 1) < 0) {
+        path = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot abort a multipart upload: out of memory");
+        goto out;
+    }
+    rc = abort_by_id(fs, path, sp + 1, id, ei);
+out:
+    free(id);
+    free(path);
+    return rc;
 }
 
 int s3_create(struct be_fs *f, const char *path, const struct be_create_opts *opts,
@@ -369,6 +478,10 @@ int s3_create(struct be_fs *f, const char *path, const struct be_create_opts *op
         goto out;
     }
     w->size_hint = opts ? opts->size_hint : 0;
+    if (opts) {
+        w->pending = opts->pending;
+        w->pending_arg = opts->pending_arg;
+    }
     w->part_size = s3_part_size(w->size_hint);
     if (w->direct && (rc = put_object(w, NULL, 0, false, ei)))
         goto out;
@@ -557,9 +670,10 @@ int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct er
         if (*s < 0x20 || *s > 0x7e)
             return err_setx(ei, ERR_INVAL, "cannot record metadata '%s' on '%s': the value "
                             "is not printable ASCII", key, w->path);
-    if (w->upload_id && w->end > COPY_MAX)
+    if (w->upload_id && w->end > COPY_MAX && w->fs->no_part_copy)
         return err_setx(ei, ERR_UNSUPPORTED, "cannot record metadata '%s' on '%s': the "
-                        "upload has begun and the object is over 5 GiB", key, w->path);
+                        "upload has begun, the object is over 5 GiB and the server has no "
+                        "UploadPartCopy", key, w->path);
     size_t kl = strlen(key), pl = strlen(S3_META_PREFIX);
     unsigned i;
     for (i = 0; i < w->nmeta; i++)
@@ -579,6 +693,33 @@ int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct er
     if (w->upload_id)
         w->meta_late = true;
     return ERR_OK;
+}
+
+static int multipart_copy(struct s3_writer *w, bool *refused, struct errinfo *ei);
+static void reset_upload(struct s3_writer *w);
+
+/* The object just completed, copied onto itself in parts with the metadata
+ * that came late. ERR_UNSUPPORTED when the server has no UploadPartCopy. */
+static int self_copy_parts(struct s3_writer *w, struct errinfo *ei)
+{
+    bool refused = false;
+    struct errinfo e2 = {0};
+    free(w->copy_key);
+    free(w->copy_etag);
+    w->copy_etag = NULL;
+    if (!(w->copy_key = strdup(w->key)))
+        return err_setx(ei, ERR_NOMEM, "cannot record metadata on '%s': out of memory", w->path);
+    w->copy_fs = w->fs;
+    reset_upload(w);
+    int rc = multipart_copy(w, &refused, &e2);
+    if (refused) {
+        w->fs->no_part_copy = true;
+        return err_setx(ei, ERR_UNSUPPORTED, "cannot record metadata on '%s': the object is "
+                        "over 5 GiB and the server has no UploadPartCopy", w->path);
+    }
+    if (rc && ei)
+        *ei = e2;
+    return rc;
 }
 
 /* Multipart: upload what is left, check every part, complete. */
@@ -606,6 +747,15 @@ static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
         abort_upload(w);
         return rc;
     }
+    announce(w, false, NULL);
+    if (w->meta_late && w->end > w->fs->copy_threshold && !w->fs->no_part_copy) {
+        /* onto itself in parts (over 5 GiB CopyObject cannot); a server
+         * without UploadPartCopy gets CopyObject below where it can */
+        rc = self_copy_parts(w, ei);
+        if (rc != ERR_UNSUPPORTED || w->end > COPY_MAX)
+            return rc;
+        rc = ERR_OK;
+    }
     if (w->meta_late) {
         const char *hdr[META_MAX + 2];
         size_t nh = 0;
@@ -618,10 +768,10 @@ static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
     return rc;
 }
 
-/* Server-side copy: only a whole object (up to 5 GiB, CopyObject's limit)
- * onto a writer that has nothing yet, on the same server with the same
- * keys; the copy itself happens at commit, so nothing is visible before.
- * Anything else: ERR_UNSUPPORTED (the engine streams). */
+/* Server-side copy: only a whole object onto a writer that has nothing yet,
+ * on the same server with the same keys; the copy itself happens at commit
+ * (CopyObject, or UploadPartCopy over the copy threshold), so nothing is
+ * visible before. Anything else: ERR_UNSUPPORTED (the engine streams). */
 int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *wf, uint64_t woff,
                   uint64_t len, uint64_t *done, struct errinfo *ei)
 {
@@ -631,7 +781,7 @@ int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *wf, uint64_t
     uint64_t size = 0;
     *done = 0;
     s3_reader_source(r, &sfs, &key, &etag, &size);
-    if (roff || woff || len != size || !len || len > COPY_MAX || w->end || w->nact ||
+    if (roff || woff || len != size || !len || w->end || w->nact ||
         w->upload_id || w->copy_key || w->direct || strcmp(sfs->endpoint, w->fs->endpoint) ||
         strcmp(sfs->cred.akid, w->fs->cred.akid) || strcmp(sfs->cred.secret, w->fs->cred.secret))
         return err_setx(ei, ERR_UNSUPPORTED, "cannot copy '%s' on the server: not a whole "
@@ -648,6 +798,13 @@ int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *wf, uint64_t
     *done = len;
     s3_reader_seek(r, roff + len);
     return ERR_OK;
+}
+
+bool s3_copy_whole(struct be_fs *src, struct be_fs *dst)
+{
+    const struct s3_fs *a = (const struct s3_fs *)src, *b = (const struct s3_fs *)dst;
+    return !a->no_part_copy && !b->no_part_copy && !strcmp(a->endpoint, b->endpoint) &&
+           !strcmp(a->cred.akid, b->cred.akid) && !strcmp(a->cred.secret, b->cred.secret);
 }
 
 /* The fallback of a refused server-side copy: read the source and write it
@@ -687,6 +844,148 @@ out:
     return rc;
 }
 
+/* The source's metadata (x-amz-meta-* lines) as the writer's, for a copy
+ * in parts (CopyObject's COPY directive has no UploadPartCopy twin). */
+static int source_meta(struct s3_writer *w, struct errinfo *ei)
+{
+    struct http_xresp r = {0};
+    char *path = NULL;
+    int rc;
+    if (asprintf(&path, "/%s", w->copy_key) < 0) {
+        path = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
+        goto out;
+    }
+    if ((rc = s3_head(w->copy_fs, path, w->copy_key, &r, ei)))
+        goto out;
+    for (const char *p = r.headers; p && *p;) {
+        const char *eol = strchr(p, '\n');
+        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+        while (ll && (p[ll - 1] == '\r' || p[ll - 1] == ' '))
+            ll--;
+        if (ll > 11 && !strncasecmp(p, "x-amz-meta-", 11) && memchr(p, ':', ll)) {
+            if (w->nmeta == META_MAX) {
+                rc = err_setx(ei, ERR_LIMIT, "cannot copy '%s' in parts: the source has more "
+                              "than %d metadata keys", w->path, META_MAX);
+                goto out;
+            }
+            char *h = strndup(p, ll);
+            if (!h) {
+                rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
+                goto out;
+            }
+            for (char *q = h; *q != ':'; q++)   /* signed header names are lowercase */
+                *q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
+            w->meta[w->nmeta++] = h;
+        }
+        p = eol ? eol + 1 : NULL;
+    }
+out:
+    http_xresp_free(&r);
+    free(path);
+    return rc;
+}
+
+/* UploadPartCopy of source bytes [off, off + n) as part idx + 1. */
+static int upload_part_copy(struct s3_writer *w, unsigned idx, uint64_t off, uint64_t n,
+                            struct errinfo *ei)
+{
+    struct http_xresp r = {0};
+    char *q = NULL, *eid = NULL, *src = NULL, *esrc = NULL, *hdr[3] = {0};
+    size_t nh = 0;
+    int rc = ERR_OK;
+    eid = s3_uri_encode(w->upload_id, false);
+    if (!eid || asprintf(&q, "partNumber=%u&uploadId=%s", idx + 1, eid) < 0)
+        q = NULL;
+    if (asprintf(&src, "%s/%s", w->copy_fs->bucket, w->copy_key) < 0)
+        src = NULL;
+    esrc = src ? s3_uri_encode(src, true) : NULL;
+    if (!q || !esrc || asprintf(&hdr[nh++], "x-amz-copy-source: /%s", esrc) < 0 ||
+        asprintf(&hdr[nh++], "x-amz-copy-source-range: bytes=%llu-%llu",
+                 (unsigned long long)off, (unsigned long long)(off + n - 1)) < 0 ||
+        (w->copy_etag && asprintf(&hdr[nh++], "x-amz-copy-source-if-match: %s",
+                                  w->copy_etag) < 0)) {
+        if (nh)
+            hdr[--nh] = NULL;
+        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
+        goto out;
+    }
+    struct s3_call c = { .method = "PUT", .key = w->key, .query = q,
+                         .headers = (const char *const *)hdr, .nheaders = nh, .what = w->path };
+    if ((rc = s3_do(w->fs, &c, &r, ei)))
+        goto out;
+    if (r.status != 200) {
+        rc = s3_error(w->fs, &r, "copy a part of", w->path, ei);
+        goto out;
+    }
+    char *code = r.body ? s3_xml_find(r.body, r.len, "Code") : NULL;
+    char *etag = r.body ? s3_xml_find(r.body, r.len, "ETag") : NULL;
+    if (code || !etag || strlen(etag) > 100) {
+        rc = err_setx(ei, code ? ERR_IO : ERR_PROTOCOL, "cannot copy part %u of '%s': %s", idx + 1,
+                      w->path, code ? code : "no usable ETag in the answer");
+        free(etag);
+    } else {
+        free(w->etags[idx]);
+        w->etags[idx] = etag;
+    }
+    free(code);
+out:
+    http_xresp_free(&r);
+    for (size_t i = 0; i < nh; i++)
+        free(hdr[i]);
+    free(q);
+    free(eid);
+    free(src);
+    free(esrc);
+    return rc;
+}
+
+/* A server-side copy in parts: CreateMultipartUpload (with our metadata or
+ * the source's), UploadPartCopy of each part, complete. *refused when the
+ * server has no UploadPartCopy (s3rver): the caller streams instead. */
+static int multipart_copy(struct s3_writer *w, bool *refused, struct errinfo *ei)
+{
+    uint64_t len = w->end, ps = w->fs->copy_part;
+    uint64_t min = ((len + PART_COUNT_MAX - 1) / PART_COUNT_MAX + (1ull << 20) - 1) &
+                   ~((1ull << 20) - 1);
+    int rc;
+    *refused = false;
+    if (ps < min)
+        ps = min;
+    unsigned nparts = (unsigned)((len + ps - 1) / ps), i = 0;
+    if (!w->nmeta && (rc = source_meta(w, ei)))
+        return rc;
+    if ((rc = ensure_upload(w, ei)))
+        return rc;
+    for (i = 0; i < nparts && !rc; i++) {
+        uint64_t off = (uint64_t)i * ps;
+        rc = upload_part_copy(w, i, off, len - off < ps ? len - off : ps, ei);
+    }
+    if (!rc)
+        rc = complete(w, nparts, ei);
+    if (rc) {
+        abort_upload(w);
+        *refused = rc == ERR_UNSUPPORTED && i == 1;
+        return rc;
+    }
+    announce(w, false, NULL);
+    return ERR_OK;
+}
+
+/* Forget a refused copy's upload so that the streamed copy starts afresh
+ * (a record still open stays for resume / job clean to abort). */
+static void reset_upload(struct s3_writer *w)
+{
+    free(w->upload_id);
+    w->upload_id = NULL;
+    w->init_rc = 0;
+    w->announced = false;
+    for (unsigned i = 0; i < PART_COUNT_MAX; i++) {
+        free(w->etags[i]);
+        w->etags[i] = NULL;
+    }
+}
+
 /* Commit of a server-side copy: CopyObject with our metadata (REPLACE), or
  * the source's (COPY: its distcp digest stays true of the same bytes). */
 static int commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei)
@@ -695,6 +994,24 @@ static int commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei)
     char *ifm = NULL;
     size_t nh = 0;
     *streamed = false;
+    if (w->end > w->fs->copy_threshold) {
+        bool refused = false;
+        struct errinfo e3 = {0};
+        int rc = w->fs->no_part_copy ? ERR_UNSUPPORTED : multipart_copy(w, &refused, &e3);
+        if (rc == ERR_OK)
+            return ERR_OK;
+        if (!refused && !w->fs->no_part_copy) {
+            if (ei)
+                *ei = e3;
+            return rc;
+        }
+        w->fs->no_part_copy = true;   /* the server has no UploadPartCopy: stream */
+        reset_upload(w);
+        if (!w->nmeta)
+            source_meta(w, NULL);     /* best effort: the copy keeps the metadata */
+        *streamed = true;
+        return stream_copy(w, ei);
+    }
     if (w->copy_etag && asprintf(&ifm, "x-amz-copy-source-if-match: %s", w->copy_etag) >= 0)
         hdr[nh++] = ifm;
     hdr[nh++] = w->nmeta ? "x-amz-metadata-directive: REPLACE" : "x-amz-metadata-directive: COPY";
@@ -708,6 +1025,8 @@ static int commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei)
     free(ifm);
     if (rc == ERR_UNSUPPORTED || rc == ERR_ACCESS || rc == ERR_INVAL) {
         /* the server cannot (or these keys may not) copy: stream it */
+        if (!w->nmeta)
+            source_meta(w, NULL);     /* best effort: the copy keeps the metadata */
         *streamed = true;
         return stream_copy(w, ei);
     }

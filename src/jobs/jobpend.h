@@ -1,0 +1,40 @@
+/* jobpend.h - server-side state the job's writers leave open while they
+ * write (S3 multipart uploads: be_create_opts.pending), recorded durably in
+ * the job's directory so that what a killed run left is aborted by the next
+ * `job resume` and by `job clean` (through the store's abort_pending slot).
+ *
+ * On disk: <job dir>/pending (see jobpend.c for the format).
+ *
+ * Threading: jobpend_note is called by writers on many threads at once (a
+ * mutex guards the file); jobpend_start/jobpend_end by the main thread
+ * before workers start / after they stopped. */
+#ifndef DISTCP_JOBS_JOBPEND_H
+#define DISTCP_JOBS_JOBPEND_H
+#include <stdbool.h>
+
+#include "backend/backend.h"
+
+struct job;
+
+/* After jobrec_start: set up recording for the job (no-op when it is not
+ * recorded); a resumed job first aborts what earlier runs left open, saying
+ * so in the job log and on stderr. */
+void jobpend_start(struct job *j);
+/* be_create_opts.pending for the job's writers (arg: the struct job). An
+ * open record is fdatasync'ed before this returns; a record that cannot be
+ * written is an error (the writer then does not go on). ERR_OK without
+ * recording when the job is not recorded. */
+int jobpend_note(void *arg, const char *token, bool open, struct errinfo *ei);
+/* Close the record file. */
+void jobpend_end(struct job *j);
+
+/* What a sweep tells: one line per upload, for the job log or the terminal. */
+typedef void (*jobpend_say_fn)(void *arg, const char *line);
+/* Abort what is still open in job directory `dir`, opening each store with
+ * cfg; rewrite the record with only what could not be aborted and should be
+ * tried again (*left of them). *aborted: how many were aborted or found
+ * gone. No record file: ERR_OK, nothing done. */
+int jobpend_sweep(const char *dir, const struct be_config *cfg, jobpend_say_fn say, void *arg,
+                  unsigned *aborted, unsigned *left, struct errinfo *ei);
+
+#endif
