@@ -469,7 +469,7 @@ static int append_tail(struct wctx *w, struct xfer *x, const struct entry *e,
 /* ------------------------------------------------------ chunked files */
 
 #define TOKEN_MAX 4096     /* a shared writer's token (backend.h wshare) */
-#define RCPT_DATA_MAX 8192 /* a joiner's receipt (wjoin_end) */
+#define RCPT_DATA_MAX 65536 /* a joiner's receipt (wjoin_end) */
 
 struct bigfile {
     struct copyrun *r;

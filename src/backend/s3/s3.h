@@ -132,6 +132,13 @@ int s3_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei);
 int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct errinfo *ei);
 int s3_commit(struct be_file *f, struct errinfo *ei);
 void s3_abort(struct be_file *f);
+/* shared writers (backend.h wshare/wjoin/wjoin_end/wreceipt) */
+int s3_wshare(struct be_file *f, char *tok, size_t n, uint64_t *align, struct errinfo *ei);
+int s3_wjoin(struct be_fs *f, const char *path, const char *tok, uint64_t off, uint64_t len,
+             struct be_file **out, struct errinfo *ei);
+int s3_wjoin_end(struct be_file *f, bool ok, char *receipt, size_t n, struct errinfo *ei);
+int s3_wreceipt(struct be_file *f, uint64_t off, uint64_t len, const char *receipt,
+                struct errinfo *ei);
 /* Part size for an object of `size` bytes (0: unknown): 8 MiB, or more so
  * that it needs at most 10,000 parts. */
 uint64_t s3_part_size(uint64_t size);
