@@ -13,6 +13,11 @@ only in how workers are spread over processes.
 Workloads (deterministic):
   small  --small-files files of 1-16 KiB in 100-file directories
   large  --large-files files of --large-mib MiB of incompressible data
+  one    one file of --one-mib MiB: copied in chunks (64 MiB, DISTCP_CHUNK_MB),
+         which under MPI go to every rank (src/mpi/mpi_chunk.c)
+
+For the large workloads under MPI, one more (untimed) run with -v -log
+counts the chunks each rank copied (CHUNK_COPIED lines): the split.
 
 Put --dir on a journaled file system (bench/benchfs.sh up DIR): `/` on the
 project's VMs is ext4 without a journal, where file creation collapses for
@@ -20,7 +25,7 @@ minutes after a large delete and every "delete the target, copy again" run
 measures that instead.
 
   bench/mpi_scaling.py --dir /mnt/bench [--runs 3] [--small-files 20000]
-                       [--large-files 4] [--large-mib 256] [--maps 8]
+                       [--large-files 4] [--large-mib 256] [--one-mib 1024] [--maps 8]
                        [--distcp build/distcp]
 """
 import argparse
@@ -73,6 +78,25 @@ def tree_size(root):
     return files, total
 
 
+def chunk_split(cmd, dst, env, logdir):
+    """Chunks copied per rank in one -v -log run, as "r0:n r1:n ..."."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.rmtree(logdir, ignore_errors=True)
+    p = subprocess.run(cmd[:-2] + ["-v", "-log", logdir] + cmd[-2:], env=env,
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+    per = {}
+    for n in os.listdir(logdir):
+        with open(os.path.join(logdir, n)) as f:
+            for line in f:
+                if line.startswith("CHUNK_COPIED: "):
+                    r = int(line.rsplit("rank=", 1)[1])
+                    per[r] = per.get(r, 0) + 1
+    shutil.rmtree(logdir, ignore_errors=True)
+    return " ".join("r%d:%d" % (r, per[r]) for r in sorted(per)) or "not split"
+
+
 def one_run(cmd, dst, env):
     shutil.rmtree(dst, ignore_errors=True)
     subprocess.run(["sync"], check=True)
@@ -92,6 +116,7 @@ def main():
     ap.add_argument("--small-files", type=int, default=20000)
     ap.add_argument("--large-files", type=int, default=4)
     ap.add_argument("--large-mib", type=int, default=256)
+    ap.add_argument("--one-mib", type=int, default=1024)
     ap.add_argument("--maps", type=int, default=8)
     ap.add_argument("--ranks", default="1,2,4")
     ap.add_argument("--distcp", default=os.path.join(ROOT, "build", "distcp"))
@@ -102,16 +127,19 @@ def main():
     env = dict(os.environ, **MPI_ENV)
     env.pop("DISTCP_PROGRESS", None)
     work = os.path.abspath(a.dir)
-    srcs = {"small": os.path.join(work, "src-small"), "large": os.path.join(work, "src-large")}
+    srcs = {"small": os.path.join(work, "src-small"), "large": os.path.join(work, "src-large"),
+            "one": os.path.join(work, "src-one")}
     if not os.path.isdir(srcs["small"]):
         gen_small(srcs["small"], a.small_files)
     if not os.path.isdir(srcs["large"]):
         gen_large(srcs["large"], a.large_files, a.large_mib)
+    if not os.path.isdir(srcs["one"]):
+        gen_large(srcs["one"], 1, a.one_mib)
     layouts = [("threaded", [a.distcp])]
     for n in a.ranks.split(","):
         layouts.append(("mpi -np %s" % n, [mpirun, "-np", n, a.distcp]))
-    print("| workload | layout | median s | files/s | MB/s | vs threaded |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| workload | layout | median s | files/s | MB/s | vs threaded | chunks by rank |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for wl, src in srcs.items():
         files, size = tree_size(src)
         dst = os.path.join(work, "dst")
@@ -125,8 +153,11 @@ def main():
             times = [one_run(cmd, dst, env) for _ in range(a.runs)]
             med = statistics.median(times)
             base = base or med
-            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx |" % (
-                wl, name, med, files / med, size / med / 1e6, base / med), flush=True)
+            split = "-"
+            if wl != "small" and pre[0] == mpirun:
+                split = chunk_split(cmd, dst, env, os.path.join(work, "chunk-log"))
+            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx | %s |" % (
+                wl, name, med, files / med, size / med / 1e6, base / med, split), flush=True)
         shutil.rmtree(dst, ignore_errors=True)
 
 

@@ -79,10 +79,12 @@ static void wlog(struct wctx *w, const char *fmt, ...)
     if (!w->log)
         return;
     va_list ap;
+    flockfile(w->log);   /* one line at a time: under MPI the main thread may share it */
     va_start(ap, fmt);
     vfprintf(w->log, fmt, ap);
     va_end(ap);
     fputc('\n', w->log);
+    funlockfile(w->log);
 }
 
 static void dry(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -488,6 +490,7 @@ struct bigfile {
     pthread_mutex_t lock;
     struct whelp *helps;
     char **rdata;               /* MPI: per chunk, the joiner's receipt (or NULL) */
+    FILE *log;                  /* MPI: the owner worker's -log file */
 };
 
 static void record_result(struct wctx *w, const struct entry *e, const char *src,
@@ -665,6 +668,7 @@ static int copy_chunked(struct wctx *w, struct xfer *x, const struct entry *e,
     memcpy(b->e, e, entry_size(e));
     b->sfs = x->sfs;
     b->tfs = x->tfs;
+    b->log = w->log;
     atomic_init(&b->crc_ok, true);
     bool shared = false;
     if (r->share_chunks) {
@@ -857,8 +861,12 @@ void copy_chunk_receipt(struct job *j, void *file, const struct dist_rcpt *h, si
             bigfile_fail(b, &ei, false);
         }
     }
-    if (atomic_fetch_sub(&b->remaining, 1) == 1)
-        bigfile_done(&r->w[r->n], b);
+    if (atomic_fetch_sub(&b->remaining, 1) == 1) {
+        struct wctx *mw = &r->w[r->n];
+        mw->log = b->log;    /* the file's lines go where its owner's go */
+        bigfile_done(mw, b);
+        mw->log = NULL;
+    }
 }
 
 /* ------------------------------------------------------------ results */

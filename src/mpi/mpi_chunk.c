@@ -428,13 +428,14 @@ void mpic_drain(struct job *j)
             task_done(t);
         }
     }
-    while (C.inner && held_batches() + mpic_inflight() < C.cap && mpic_pending())
-        mpic_run_local();
+    /* the ranks that asked first, then this rank's own workers */
     for (int r = 1; C.cwait && r < mpid.d.size; r++)
         while (C.cwait[r] > 0 && mpic_pending()) {
             mpic_send_task(r);
             C.cwait[r]--;
         }
+    while (C.inner && held_batches() + mpic_inflight() < C.cap && mpic_pending())
+        mpic_run_local();
     if (mpic_pending() || (!C.closed && held_batches() > 0))
         return;
     for (int r = 1; r < mpid.d.size; r++)
@@ -498,7 +499,9 @@ static void dispatch(struct job *j, int tag, const char *data, size_t len, int f
         }
         break;
     case T_CTASK:
-        if (len > sizeof(struct taskhdr)) {
+        if (len < sizeof(struct taskhdr) + sizeof(struct dist_offer)) {
+            job_fail(j, EXIT_FAIL, "malformed chunk task from rank %d", from);
+        } else {
             struct taskhdr h;
             memcpy(&h, data, sizeof h);
             give_local(data + sizeof h, len - sizeof h, h.idx);

@@ -200,7 +200,14 @@ static bool pump(struct mpiq *q)
     if (atomic_load(&j->cancel) && q->queued)
         drop_all(q);
     mpic_serve(j);
-    /* chunks of big files first: their owners wait for them */
+    /* chunks of big files first (their owners wait for them): to the ranks
+     * that asked for work, then to this rank's own workers */
+    for (int r = 1; r < mpid.d.size; r++)
+        while (q->waiting[r] > 0 && mpic_pending()) {
+            mpic_send_task(r);
+            q->waiting[r]--;
+            progress = true;
+        }
     while (q->inner && atomic_load(&q->inflight) + mpic_inflight() < q->local_cap &&
            mpic_pending()) {
         mpic_run_local();
@@ -222,11 +229,6 @@ static bool pump(struct mpiq *q)
     }
     for (int r = 1; r < mpid.d.size; r++) {
         struct bq *from = q->dynamic ? &q->q[0] : &q->q[r];
-        while (q->waiting[r] > 0 && mpic_pending()) {
-            mpic_send_task(r);
-            q->waiting[r]--;
-            progress = true;
-        }
         while (q->waiting[r] > 0 && from->head) {
             send_batch(r, bq_take(from));
             q->waiting[r]--;

@@ -359,12 +359,25 @@ def test_webhdfs_roundtrip_same_as_threaded(tmp_path):
 # fair share of the job are copied in chunks of DISTCP_CHUNK_MB; under MPI the
 # chunks of a shared writer go to every rank (src/mpi/mpi_chunk.c)
 CHUNK_ENV = {"DISTCP_CHUNK_MB": "1", "DISTCP_CHUNK_MIN_MB": "1"}
+# One worker per rank, each throttled (-bandwidth, MB/s per worker): a chunk
+# takes tens of milliseconds, so the owner's rank cannot run all of a file's
+# chunks before the other ranks (which have no batch of their own, or hold
+# one) ask for work; rank 0 hands chunk tasks to asking ranks first.
+def chunk_opts(np, mbps=20):
+    return ["-m", str(np), "-bandwidth", str(mbps)]
 MIB = 1024 * 1024
+BIG_SIZES = {"big/b0.bin": 16 * MIB + 1000, "big/b1.bin": 7 * MIB, "edge.bin": 4 * MIB}
 BIG_SPEC = {
-    "big": {"b%d.bin" % i: 6 * MIB + 1000 * i for i in range(4)},
+    "big": {"b0.bin": BIG_SIZES["big/b0.bin"], "b1.bin": BIG_SIZES["big/b1.bin"]},
     "small": {"s%02d" % k: 100 + k for k in range(20)},
-    "edge.bin": 4 * MIB,                # exactly 4 chunks
+    "edge.bin": BIG_SIZES["edge.bin"],  # a whole number of chunks
 }
+
+
+def split_files(sizes, total, workers):
+    """The files chunk_for splits: at least DISTCP_CHUNK_MIN_MB and over
+    their fair share of the job."""
+    return {k: v for k, v in sizes.items() if v >= MIB and v > total // workers}
 
 
 def chunk_lines(logdir):
@@ -408,16 +421,19 @@ def test_big_files_split_across_ranks(tmp_path, np):
     src = make_tree(str(tmp_path / "src"), BIG_SPEC)
     dm, dt = str(tmp_path / "mpi"), str(tmp_path / "thr")
     log = str(tmp_path / "log")
-    m = mpirun(np, "-v", "-log", log, "-m", "8", "--json", src, dm, env=CHUNK_ENV, check=0)
-    t = run("-m", "8", "--json", src, dt, env=CHUNK_ENV, check=0)
+    m = mpirun(np, "-v", "-log", log, *chunk_opts(np), "--json", src, dm, env=CHUNK_ENV, check=0)
+    t = run(*chunk_opts(np), "--json", src, dt, env=CHUNK_ENV, check=0)
     assert comparable(js(m)) == comparable(js(t))
     assert tree(dm) == tree(dt) == tree(src)
     no_temp_files(dm)
-    sizes = {"big/b%d.bin" % i: 6 * MIB + 1000 * i for i in range(4)}
-    sizes["edge.bin"] = 4 * MIB
+    total = js(t)["counters"]["BYTESCOPIED"]
+    sizes = split_files(BIG_SIZES, total, np)
+    assert "big/b0.bin" in sizes
     check_chunks(log, src, sizes, MIB, np)
-    # the small files were not split
-    assert not [s for s in chunk_lines(log) if "/small/" in s]
+    # every file is in the log once, also those finished by a receipt
+    assert sum(log_counts(log).values()) == js(m)["counters"]["COPY"] == 23
+    # only those files were split
+    assert sorted(chunk_lines(log)) == sorted(os.path.join(src, k) for k in sizes)
 
 
 def test_rank_failing_mid_chunk_leaves_no_file(tmp_path):
@@ -427,7 +443,7 @@ def test_rank_failing_mid_chunk_leaves_no_file(tmp_path):
     file that is there is complete; a rerun finishes the copy."""
     src = make_tree(str(tmp_path / "src"), BIG_SPEC)
     dst = str(tmp_path / "d")
-    m = mpirun(0, "-m", "8", "--json", src, dst, env=CHUNK_ENV,
+    m = mpirun(0, *chunk_opts(2), "--json", src, dst, env=CHUNK_ENV,
                apps=[[], ["env", "DISTCP_TEST_FAIL_CHUNK=1"]])
     assert m.returncode == 25, m.out + m.err
     assert "test fault DISTCP_TEST_FAIL_CHUNK on rank 1" in m.err, m.err
@@ -446,7 +462,7 @@ def test_rank_failing_mid_chunk_leaves_no_file(tmp_path):
             else:
                 assert v == want[name], "partial file %s/%s" % (at, name)
     subset(tree(dst), st, "")
-    mpirun(2, "-update", "-m", "8", src, dst, env=CHUNK_ENV, check=0)
+    mpirun(2, "-update", "-m", "4", src, dst, env=CHUNK_ENV, check=0)
     assert tree(dst) == st
 
 
@@ -472,16 +488,18 @@ def test_big_files_split_across_ranks_to_s3(tmp_path, s3info, np):
     env = {k: v for k, v in info["env"].items() if k != "AWS_ENDPOINT_URL"}
     env.update(CHUNK_ENV)
     d = ["-D", "fs.s3a.endpoint=" + info["endpoint"]]
-    sizes = {"b0.bin": 20 * MIB + 123, "b1.bin": 17 * MIB, "b2.bin": 24 * MIB}
-    spec = dict(sizes, small={"s%d" % k: 50 + k for k in range(5)})
+    all_sizes = {"b0.bin": 40 * MIB + 123, "b1.bin": 9 * MIB}   # b0: 5 parts and 123 bytes
+    spec = dict(all_sizes, small={"s%d" % k: 50 + k for k in range(5)})
     src = make_tree(str(tmp_path / "src"), spec)
     log = str(tmp_path / "log")
     url = "s3a://%s/chunks%d" % (info["bucket"], np)
-    m = mpirun(np, *d, "-v", "-log", log, "-m", "8", "--json", src, url + "/mpi",
+    m = mpirun(np, *d, "-v", "-log", log, *chunk_opts(np, 40), "--json", src, url + "/mpi",
                env=env, check=0)
-    t = run(*d, "-m", "8", "--json", src, url + "/thr", env=env, check=0)
+    t = run(*d, *chunk_opts(np, 40), "--json", src, url + "/thr", env=env, check=0)
     assert comparable(js(m)) == comparable(js(t))
     back = str(tmp_path / "back")
     run(*d, url + "/mpi", back, env=env, check=0)
     assert tree(back) == tree(src)
+    sizes = split_files(all_sizes, js(t)["counters"]["BYTESCOPIED"], np)
+    assert list(sizes) == ["b0.bin"]
     check_chunks(log, src, sizes, 8 * MIB, np)
