@@ -79,10 +79,12 @@ static struct {
     /* other ranks, after T_DONE */
     int creq_out;               /* T_CREQs not answered */
     bool idle_sent, cend;
+    int64_t tasks_got, tasks_sent_to_me;   /* T_CTASKs received; T_CEND's count */
     /* rank 0 */
     struct ctask *tasks, *tasks_tail;
     bool closed, cend_sent;
     int *cwait;                 /* per rank: T_CREQs not answered */
+    int64_t *sent;              /* per rank: T_CTASKs sent */
     bool *idle;                 /* per rank: T_CIDLE came */
 } C = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
@@ -195,7 +197,8 @@ void mpic_start(struct job *j, struct workq *inner, atomic_size_t *batches, size
         /* once per process: there is one copy phase */
         C.cwait = calloc((size_t)mpid.d.size, sizeof *C.cwait);
         C.idle = calloc((size_t)mpid.d.size, sizeof *C.idle);
-        if (!C.cwait || !C.idle)
+        C.sent = calloc((size_t)mpid.d.size, sizeof *C.sent);
+        if (!C.cwait || !C.idle || !C.sent)
             die("starting the copy phase");
     }
 }
@@ -204,8 +207,10 @@ void mpic_free(void)
 {
     free(C.cwait);
     free(C.idle);
+    free(C.sent);
     C.cwait = NULL;
     C.idle = NULL;
+    C.sent = NULL;
 }
 
 size_t mpic_inflight(void)
@@ -404,6 +409,8 @@ void mpic_send_task(int r)
     memcpy(buf, &h, sizeof h);
     memcpy(buf + sizeof h, t->b->data, t->b->len);
     MPI_Send(buf, (int)len, MPI_BYTE, r, T_CTASK, MPI_COMM_WORLD);
+    if (C.sent)
+        C.sent[r]++;
     free(buf);
     task_done(t);
 }
@@ -445,16 +452,21 @@ void mpic_drain(struct job *j)
     C.closed = true;
     C.cend_sent = true;
     for (int r = 1; r < mpid.d.size; r++)
-        if (!mpid.reported[r])
-            MPI_Send(NULL, 0, MPI_BYTE, r, T_CEND, MPI_COMM_WORLD);
+        if (!mpid.reported[r]) {
+            /* with the count of tasks sent: r waits for every one */
+            int64_t n = C.sent ? C.sent[r] : 0;
+            MPI_Send(&n, (int)sizeof n, MPI_BYTE, r, T_CEND, MPI_COMM_WORLD);
+        }
 }
 
 bool mpic_hold(struct job *j)
 {
     mpic_serve(j);
-    if (C.cend)
+    if (C.cend && C.tasks_got >= C.tasks_sent_to_me)
         return false;
-    if (!C.inner) {
+    if (C.cend) {
+        /* tasks sent before T_CEND still on their way */
+    } else if (!C.inner) {
         if (!C.idle_sent) {
             MPI_Send(NULL, 0, MPI_BYTE, 0, T_CIDLE, MPI_COMM_WORLD);
             C.idle_sent = true;
@@ -481,7 +493,7 @@ bool mpic_hold(struct job *j)
         if (mpic_handle(j, &st))
             C.creq_out--;
     }
-    return !C.cend;
+    return !C.cend || C.tasks_got < C.tasks_sent_to_me;
 }
 
 static void dispatch(struct job *j, int tag, const char *data, size_t len, int from)
@@ -504,6 +516,7 @@ static void dispatch(struct job *j, int tag, const char *data, size_t len, int f
         } else {
             struct taskhdr h;
             memcpy(&h, data, sizeof h);
+            C.tasks_got++;
             give_local(data + sizeof h, len - sizeof h, h.idx);
         }
         break;
@@ -519,6 +532,8 @@ static void dispatch(struct job *j, int tag, const char *data, size_t len, int f
             C.idle[from] = true;
         break;
     case T_CEND:
+        if (len == sizeof C.tasks_sent_to_me)
+            memcpy(&C.tasks_sent_to_me, data, len);
         C.cend = true;
         break;
     default:
