@@ -7,7 +7,12 @@
  *
  * Big files are split into chunks: the worker that decides to copy one opens
  * the writer, posts the other chunks as help tasks to the work queue, copies
- * the first itself; the last chunk to finish verifies and commits.
+ * the first itself; the last chunk to finish verifies and commits. Under
+ * MPI, with a store whose writers can be shared (backend.h wshare), the
+ * writer is shared and chunks 1.. are offered to every rank (dist.h): other
+ * ranks join the writer, copy their range (copy_chunk_exec) and send a
+ * receipt; receipts reach this rank's main thread (copy_chunk_receipt), and
+ * whichever finishes last, a chunk or a receipt, verifies and commits.
  *
  * Failures: read-side ones (source missing, unreadable, changed during the
  * copy) are counted FAIL and the job goes on under -i (B §6.6); any other
