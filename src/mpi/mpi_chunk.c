@@ -423,6 +423,8 @@ static size_t held_batches(void)
 void mpic_drain(struct job *j)
 {
     struct ctask *t;
+    if (!C.cwait)                /* no copy queue on rank 0 (it failed to start) */
+        mpic_start(j, NULL, NULL, 0);
     mpic_serve(j);
     if (C.cend_sent)
         return;
