@@ -26,6 +26,7 @@ measures that instead.
 
   bench/mpi_scaling.py --dir /mnt/bench [--runs 3] [--small-files 20000]
                        [--large-files 4] [--large-mib 256] [--one-mib 1024] [--maps 8]
+                       [--workloads small,large,one]
                        [--distcp build/distcp]
 """
 import argparse
@@ -119,6 +120,7 @@ def main():
     ap.add_argument("--one-mib", type=int, default=1024)
     ap.add_argument("--maps", type=int, default=8)
     ap.add_argument("--ranks", default="1,2,4")
+    ap.add_argument("--workloads", default="small,large,one")
     ap.add_argument("--distcp", default=os.path.join(ROOT, "build", "distcp"))
     a = ap.parse_args()
     mpirun = shutil.which("mpirun")
@@ -141,6 +143,8 @@ def main():
     print("| workload | layout | median s | files/s | MB/s | vs threaded | chunks by rank |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for wl, src in srcs.items():
+        if wl not in a.workloads.split(","):
+            continue
         files, size = tree_size(src)
         dst = os.path.join(work, "dst")
         base = None

@@ -420,14 +420,14 @@ static size_t held_batches(void)
     return C.batches ? atomic_load(C.batches) : 0;
 }
 
-void mpic_drain(struct job *j)
+bool mpic_drain(struct job *j)
 {
     struct ctask *t;
     if (!C.cwait)                /* no copy queue on rank 0 (it failed to start) */
         mpic_start(j, NULL, NULL, 0);
     mpic_serve(j);
     if (C.cend_sent)
-        return;
+        return true;
     if (atomic_load(&j->cancel)) {
         C.closed = true;
         while ((t = take_task())) {
@@ -446,10 +446,10 @@ void mpic_drain(struct job *j)
     while (C.inner && held_batches() + mpic_inflight() < C.cap && mpic_pending())
         mpic_run_local();
     if (mpic_pending() || (!C.closed && held_batches() > 0))
-        return;
+        return false;
     for (int r = 1; r < mpid.d.size; r++)
         if (!C.closed && !mpid.reported[r] && !(C.idle && C.idle[r]))
-            return;
+            return false;
     /* nothing waits and nobody can offer: the chunk phase is over */
     C.closed = true;
     C.cend_sent = true;
@@ -459,6 +459,7 @@ void mpic_drain(struct job *j)
             int64_t n = C.sent ? C.sent[r] : 0;
             MPI_Send(&n, (int)sizeof n, MPI_BYTE, r, T_CEND, MPI_COMM_WORLD);
         }
+    return true;
 }
 
 bool mpic_hold(struct job *j)

@@ -63,9 +63,10 @@ size_t mpic_inflight(void);
 /* This rank still waits for answers or receipts, or has messages to ship. */
 bool mpic_busy(void);
 /* Rank 0, after T_DONE, while it waits for the reports: serve chunk tasks
- * and end their phase (T_CEND) when nothing can come any more. After a
+ * and end their phase (T_CEND) when nothing can come any more; true once it
+ * has (rank 0 waits for that too: its own workers may still offer). After a
  * cancel: decline offers, answer waiting tasks as cancelled, T_CEND now. */
-void mpic_drain(struct job *j);
+bool mpic_drain(struct job *j);
 /* Other ranks, after T_DONE: ask for chunk tasks, say when idle. True
  * while T_CEND has not come (the workers must stay). */
 bool mpic_hold(struct job *j);

@@ -328,13 +328,13 @@ void mpid_close_copy(struct job *j)
     mpid.copy_open = false;
     for (;;) {
         int left = 0;
+        bool drained = mpic_drain(j);
         for (int r = 1; r < mpid.d.size; r++)
             left += !mpid.reported[r];
-        if (!left)
+        if (!left && drained)
             break;
         MPI_Status st;
         int flag = 0;
-        mpic_drain(j);
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
         if (flag)
             mpid_handle(j, &st);
