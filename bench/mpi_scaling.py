@@ -20,7 +20,12 @@ Workloads (deterministic):
          files/s counts listed entries; "start s" is the median of the
          same launcher running `distcp --version` (mpirun's own start-up and
          end), and "net s" = median - start s, the listing and planning
---only small,large,list picks workloads.
+  one    one file of --one-mib MiB: copied in chunks (64 MiB, DISTCP_CHUNK_MB),
+         which under MPI go to every rank (src/mpi/mpi_chunk.c)
+
+For the large and one workloads under MPI, one more (untimed) run with -v -log
+counts the chunks each rank copied (CHUNK_COPIED lines): the split.
+--only small,large,one,list picks workloads.
 
 Put --dir on a journaled file system (bench/benchfs.sh up DIR): `/` on the
 project's VMs is ext4 without a journal, where file creation collapses for
@@ -28,8 +33,8 @@ minutes after a large delete and every "delete the target, copy again" run
 measures that instead.
 
   bench/mpi_scaling.py --dir /mnt/bench [--runs 3] [--small-files 20000]
-                       [--large-files 4] [--large-mib 256] [--maps 8]
-                       [--list-dirs 8000] [--only small,large,list]
+                       [--large-files 4] [--large-mib 256] [--one-mib 1024] [--maps 8]
+                       [--list-dirs 8000] [--only small,large,one,list]
                        [--distcp build/distcp]
 """
 import argparse
@@ -102,6 +107,25 @@ def list_entries(root):
     return n
 
 
+def chunk_split(cmd, dst, env, logdir):
+    """Chunks copied per rank in one -v -log run, as "r0:n r1:n ..."."""
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.rmtree(logdir, ignore_errors=True)
+    p = subprocess.run(cmd[:-2] + ["-v", "-log", logdir] + cmd[-2:], env=env,
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.exit("failed (%d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr[-2000:]))
+    per = {}
+    for n in os.listdir(logdir):
+        with open(os.path.join(logdir, n)) as f:
+            for line in f:
+                if line.startswith("CHUNK_COPIED: "):
+                    r = int(line.rsplit("rank=", 1)[1])
+                    per[r] = per.get(r, 0) + 1
+    shutil.rmtree(logdir, ignore_errors=True)
+    return " ".join("r%d:%d" % (r, per[r]) for r in sorted(per)) or "not split"
+
+
 def one_run(cmd, dst, env):
     shutil.rmtree(dst, ignore_errors=True)
     subprocess.run(["sync"], check=True)
@@ -121,9 +145,10 @@ def main():
     ap.add_argument("--small-files", type=int, default=20000)
     ap.add_argument("--large-files", type=int, default=4)
     ap.add_argument("--large-mib", type=int, default=256)
+    ap.add_argument("--one-mib", type=int, default=1024)
     ap.add_argument("--maps", type=int, default=8)
     ap.add_argument("--list-dirs", type=int, default=8000)
-    ap.add_argument("--only", default="small,large,list")
+    ap.add_argument("--only", default="small,large,one,list")
     ap.add_argument("--ranks", default="1,2,4")
     ap.add_argument("--distcp", default=os.path.join(ROOT, "build", "distcp"))
     a = ap.parse_args()
@@ -134,18 +159,21 @@ def main():
     env.pop("DISTCP_PROGRESS", None)
     work = os.path.abspath(a.dir)
     only = a.only.split(",")
-    srcs = {w: os.path.join(work, "src-" + w) for w in ("small", "large", "list") if w in only}
+    srcs = {w: os.path.join(work, "src-" + w) for w in ("small", "large", "one", "list")
+            if w in only}
     if "small" in srcs and not os.path.isdir(srcs["small"]):
         gen_small(srcs["small"], a.small_files)
     if "large" in srcs and not os.path.isdir(srcs["large"]):
         gen_large(srcs["large"], a.large_files, a.large_mib)
+    if "one" in srcs and not os.path.isdir(srcs["one"]):
+        gen_large(srcs["one"], 1, a.one_mib)
     if "list" in srcs and not os.path.isdir(srcs["list"]):
         gen_dirs(srcs["list"], a.list_dirs)
     layouts = [("threaded", [a.distcp])]
     for n in a.ranks.split(","):
         layouts.append(("mpi -np %s" % n, [mpirun, "-np", n, a.distcp]))
-    print("| workload | layout | median s | files/s | MB/s | vs threaded | start s | net s |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| workload | layout | median s | files/s | MB/s | vs threaded | start s | net s | chunks by rank |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for wl, src in srcs.items():
         files, size = tree_size(src)
         dst = os.path.join(work, "dst")
@@ -177,8 +205,12 @@ def main():
             med = statistics.median(times)
             base = base or med
             start = statistics.median(one_run([*pre, "--version"], dst, env) for _ in range(a.runs))
-            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx | %.2f | %.2f |" % (
-                wl, name, med, files / med, size / med / 1e6, base / med, start, med - start), flush=True)
+            split = "-"
+            if wl in ("large", "one") and pre[0] == mpirun:
+                split = chunk_split(cmd, dst, env, os.path.join(work, "chunk-log"))
+            print("| %s | %s | %.2f | %.0f | %.0f | %.2fx | %.2f | %.2f | %s |" % (
+                wl, name, med, files / med, size / med / 1e6, base / med, start, med - start,
+                split), flush=True)
         shutil.rmtree(dst, ignore_errors=True)
 
 

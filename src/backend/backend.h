@@ -132,6 +132,9 @@ struct be_create_opts {
      * writer. Calls may come from several writers' threads at once. */
     int (*pending)(void *pending_arg, const char *token, bool open, struct errinfo *ei);
     void *pending_arg;
+    bool shared;            /* the writer will be shared with other processes (wshare):
+                             * the store picks a form they can join (e.g. a named temp
+                             * file, a multipart upload started now) */
 };
 
 struct be_fs;     /* one opened store; backend-private layout after the common head */
@@ -326,6 +329,34 @@ struct backend_ops {
      * stays), other codes for failures worth retrying later. Optional (NULL:
      * the store never announces any). */
     int (*abort_pending)(struct be_fs *fs, const char *token, struct errinfo *ei);
+    /* Writers shared across processes (MPI ranks on other hosts; optional,
+     * all three or none) --------------------------------------------------
+     * wshare: called by the owner right after create(opts->shared), before
+     * any write: a token naming the open writer (NUL-terminated text of at
+     * most n bytes) that another process with its own be_fs of the same
+     * store can join, and *align: the granularity shared ranges must keep
+     * (offsets and lengths multiples of it, except a range that ends the
+     * file). ERR_UNSUPPORTED: this writer cannot be shared (the caller keeps
+     * all writes in its process). Owner's commit/abort stay the only way to
+     * end the writer.
+     * wjoin: another process opens the shared writer `tok` of final `path`
+     * to write [off, off + len) through write() (disjoint from every other
+     * process's range; one thread). A failed wjoin leaves nothing behind.
+     * wjoin_end: ends a joined writer and frees j. ok: the range is
+     * complete; then *receipt gets what the owner needs to account for the
+     * range (NUL-terminated text of at most n bytes, "" when nothing), else
+     * what was written stays for the owner's abort to discard.
+     * wreceipt: the owner takes a joiner's receipt for [off, off + len)
+     * (before finish()); a receipt that does not fit the writer is
+     * ERR_INVAL. */
+    int (*wshare)(struct be_file *w, char *tok, size_t n, uint64_t *align,
+                  struct errinfo *ei);
+    int (*wjoin)(struct be_fs *fs, const char *path, const char *tok, uint64_t off,
+                 uint64_t len, struct be_file **out, struct errinfo *ei);
+    int (*wjoin_end)(struct be_file *j, bool ok, char *receipt, size_t n,
+                     struct errinfo *ei);
+    int (*wreceipt)(struct be_file *w, uint64_t off, uint64_t len, const char *receipt,
+                    struct errinfo *ei);
 
     /* Snapshot operations (see struct be_snapshot_ops); NULL: none. */
     const struct be_snapshot_ops *snapshots;

@@ -7,7 +7,12 @@
  *
  * Big files are split into chunks: the worker that decides to copy one opens
  * the writer, posts the other chunks as help tasks to the work queue, copies
- * the first itself; the last chunk to finish verifies and commits.
+ * the first itself; the last chunk to finish verifies and commits. Under
+ * MPI, with a store whose writers can be shared (backend.h wshare), the
+ * writer is shared and chunks 1.. are offered to every rank (dist.h): other
+ * ranks join the writer, copy their range (copy_chunk_exec) and send a
+ * receipt; receipts reach this rank's main thread (copy_chunk_receipt), and
+ * whichever finishes last, a chunk or a receipt, verifies and commits.
  *
  * Failures: read-side ones (source missing, unreadable, changed during the
  * copy) are counted FAIL and the job goes on under -i (B §6.6); any other
@@ -26,6 +31,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,7 +70,10 @@ struct copyrun {
     struct throttle global;
     size_t bufsize;
     uint64_t chunk_min, chunk_size;
+    int n_job;                            /* workers of the whole job (MPI: every rank) */
+    bool share_chunks;                    /* MPI: big files' chunks go to other ranks */
     const char *fail_read, *fail_write;   /* test fault hooks */
+    int fail_chunk_rank;                  /* DISTCP_TEST_FAIL_CHUNK: -1 = off */
     unsigned retry_delay_ms;
 };
 
@@ -76,10 +85,12 @@ static void wlog(struct wctx *w, const char *fmt, ...)
     if (!w->log)
         return;
     va_list ap;
+    flockfile(w->log);   /* one line at a time: under MPI the main thread may share it */
     va_start(ap, fmt);
     vfprintf(w->log, fmt, ap);
     va_end(ap);
     fputc('\n', w->log);
+    funlockfile(w->log);
 }
 
 static void dry(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -390,7 +401,8 @@ static void tmp_tag(struct wctx *w, char *buf, size_t n)
 
 /* Start the target file of x: temp or direct per -direct, size hint for
  * preallocation; honours the DISTCP_TEST_FAIL_WRITE test hook. */
-static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, struct errinfo *ei)
+static int open_writer(struct wctx *w, struct xfer *x, bool shared, struct be_file **wr,
+                       struct errinfo *ei)
 {
     struct job *j = w->j;
     struct be_create_opts co;
@@ -407,6 +419,7 @@ static int open_writer(struct wctx *w, struct xfer *x, struct be_file **wr, stru
     co.type_checked = true;   /* process_entry refused type conflicts */
     co.pending = jobpend_note;   /* open uploads recorded for resume / job clean */
     co.pending_arg = j;
+    co.shared = shared;
     if (want_fail(x->r->fail_write, x->dst))
         return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
@@ -456,7 +469,7 @@ static int copy_whole(struct wctx *w, struct xfer *x, const struct entry *e,
     struct verify v;
     bool checked = false;
     *readside = false;
-    if ((rc = open_writer(w, x, &wr, ei)))
+    if ((rc = open_writer(w, x, false, &wr, ei)))
         return rc;
     verify_begin(&v, w->j, x->sfs, x->tfs, e->blocksize, x->blocksize);
     x->v = &v;
@@ -507,6 +520,9 @@ static int append_tail(struct wctx *w, struct xfer *x, const struct entry *e,
 
 /* ------------------------------------------------------ chunked files */
 
+#define TOKEN_MAX 4096     /* a shared writer's token (backend.h wshare) */
+#define RCPT_DATA_MAX 65536 /* a joiner's receipt (wjoin_end) */
+
 struct bigfile {
     struct copyrun *r;
     struct entry *e;            /* copy */
@@ -523,11 +539,43 @@ struct bigfile {
     atomic_bool crc_ok;
     pthread_mutex_t lock;
     struct whelp *helps;
+    char **rdata;               /* MPI: per chunk, the joiner's receipt (or NULL) */
+    FILE *log;                  /* MPI: the owner worker's -log file */
 };
 
 static void record_result(struct wctx *w, const struct entry *e, const char *src,
                           const char *dst, int rc, bool readside, const struct errinfo *ei,
                           uint64_t old_tlen, bool appended, uint64_t tail);
+
+static uint64_t chunk_len(const struct bigfile *b, uint32_t i)
+{
+    return i + 1 < b->nchunks ? b->chunk : b->e->size - b->chunk * i;
+}
+
+/* Record the first failure of a chunk. */
+static void bigfile_fail(struct bigfile *b, const struct errinfo *ei, bool readside)
+{
+    pthread_mutex_lock(&b->lock);
+    if (!atomic_load(&b->failed)) {
+        b->ei = *ei;
+        atomic_store(&b->readside, readside);
+        atomic_store(&b->failed, 1);
+    }
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void bigfile_free(struct bigfile *b)
+{
+    for (uint32_t i = 0; b->rdata && i < b->nchunks; i++)
+        free(b->rdata[i]);
+    free(b->rdata);
+    free(b->crcs);
+    free(b->helps);
+    free(b->e);
+    free(b->src);
+    free(b->dst);
+    free(b);
+}
 
 static void bigfile_done(struct wctx *w, struct bigfile *b)
 {
@@ -536,6 +584,10 @@ static void bigfile_done(struct wctx *w, struct bigfile *b)
     bool readside = atomic_load(&b->readside);
     struct xfer x = {.r = b->r, .sfs = b->sfs, .tfs = b->tfs, .src = b->src, .dst = b->dst,
                      .size = b->e->size};
+    /* other ranks' ranges: what the store needs to assemble them */
+    for (uint32_t i = 0; rc == ERR_OK && b->rdata && i < b->nchunks; i++)
+        if (b->rdata[i])
+            rc = b->tfs->ops->wreceipt(b->wr, b->chunk * i, chunk_len(b, i), b->rdata[i], &ei);
     if (rc == ERR_OK) {
         /* the source must not have grown */
         char one;
@@ -555,29 +607,22 @@ static void bigfile_done(struct wctx *w, struct bigfile *b)
             uint32_t crc = 0;
             bool ok = atomic_load(&b->crc_ok);
             if (ok)
-                for (uint32_t i = 0; i < b->nchunks; i++) {
-                    uint64_t len = i + 1 < b->nchunks ? b->chunk : b->e->size - b->chunk * i;
-                    crc = i ? crc32c_combine(crc, b->crcs[i], len) : b->crcs[i];
-                }
+                for (uint32_t i = 0; i < b->nchunks; i++)
+                    crc = i ? crc32c_combine(crc, b->crcs[i], chunk_len(b, i)) : b->crcs[i];
             rc = finalize(w, &x, b->e, b->wr, ok, crc, &ei);
             if (!rc) {
                 rc = b->tfs->ops->commit(b->wr, &ei);
                 b->wr = NULL;
             }
         }
-    } else {
+    } else if (atomic_load(&b->failed)) {
         ei = b->ei;
     }
     if (b->wr)
         b->tfs->ops->abort(b->wr);
     record_result(w, b->e, b->src, b->dst, rc, readside, &ei, 0, false, 0);
     pthread_mutex_destroy(&b->lock);
-    free(b->crcs);
-    free(b->helps);
-    free(b->e);
-    free(b->src);
-    free(b->dst);
-    free(b);
+    bigfile_free(b);
 }
 
 struct chunkarg {
@@ -588,7 +633,7 @@ struct chunkarg {
 static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
 {
     uint64_t off = b->chunk * idx;
-    uint64_t len = idx + 1 < b->nchunks ? b->chunk : b->e->size - off;
+    uint64_t len = chunk_len(b, idx);
     struct xfer x = {.r = b->r, .sfs = b->sfs, .tfs = b->tfs, .src = b->src, .dst = b->dst,
                      .size = b->e->size};
     struct errinfo ei = {0};
@@ -604,17 +649,14 @@ static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
             backoff(b->r, attempt);
         }
         if (rc) {
-            pthread_mutex_lock(&b->lock);
-            if (!atomic_load(&b->failed)) {
-                b->ei = ei;
-                atomic_store(&b->readside, readside);
-                atomic_store(&b->failed, 1);
-            }
-            pthread_mutex_unlock(&b->lock);
+            bigfile_fail(b, &ei, readside);
         } else {
             b->crcs[idx] = crc;
             if (!crc_ok)
                 atomic_store(&b->crc_ok, false);
+            if (job_dist && w->j->o->verbose)
+                wlog(w, "CHUNK_COPIED: source=%s, chunk=%" PRIu32 ", offset=%" PRIu64 ", length=%" PRIu64 ", rank=%d",
+                     b->src, idx, off, len, dist_rank());
         }
     }
     if (atomic_fetch_sub(&b->remaining, 1) == 1)
@@ -628,36 +670,98 @@ static void chunk_help(void *arg, int worker)
     chunk_run(&r->w[worker], c->b, c->idx);
 }
 
+/* MPI: offer chunks 1.. of b (its writer shared as `tok`) to other ranks.
+ * True when rank 0 took them: their receipts finish the file. */
+static bool offer_chunks(struct wctx *w, struct bigfile *b, const char *tok)
+{
+    size_t toklen = (strlen(tok) + 1 + 7) & ~(size_t)7;
+    size_t entlen = entry_size(b->e);
+    size_t len = sizeof(struct dist_offer) + toklen + entlen;
+    struct dist_offer *o = calloc(1, len);
+    if (!o)
+        return false;
+    o->nchunks = b->nchunks;
+    o->chunk = b->chunk;
+    o->size = b->e->size;
+    o->toklen = (uint32_t)toklen;
+    o->entlen = (uint32_t)entlen;
+    memcpy(o + 1, tok, strlen(tok) + 1);
+    struct entry *e = (struct entry *)((char *)(o + 1) + toklen);
+    memcpy(e, b->e, entlen);
+    e->flags &= (uint8_t)~(ENTRY_F_TSTAT | ENTRY_F_TABSENT);
+    bool ok = job_dist->chunk_offer(job_dist, w->j, b, o, len);
+    free(o);
+    return ok;
+}
+
 /* Start a chunked copy; the chunks finish it. Returns ERR_OK when the
- * chunks own the file (the result is recorded by the last one). */
+ * chunks own the file (the result is recorded by the last one). Under MPI
+ * with a store whose writers can be shared, the chunks go to other ranks
+ * too (offer_chunks); when rank 0 declines, they stay here. */
 static int copy_chunked(struct wctx *w, struct xfer *x, const struct entry *e,
                         uint64_t chunk, struct errinfo *ei)
 {
     struct copyrun *r = x->r;
     int rc;
+    char *tok = NULL;
     struct bigfile *b = calloc(1, sizeof *b);
     if (!b)
         return err_setx(ei, ERR_NOMEM, "out of memory");
     b->r = r;
-    b->nchunks = (uint32_t)((e->size + chunk - 1) / chunk);
-    b->chunk = chunk;
     b->e = malloc(entry_size(e));
     b->src = strdup(x->src);
     b->dst = strdup(x->dst);
-    b->crcs = calloc(b->nchunks, sizeof *b->crcs);
-    b->helps = calloc(b->nchunks, sizeof(struct whelp) + sizeof(struct chunkarg));
-    if (!b->e || !b->src || !b->dst || !b->crcs || !b->helps) {
+    if (!b->e || !b->src || !b->dst) {
         rc = err_setx(ei, ERR_NOMEM, "out of memory");
         goto fail;
     }
     memcpy(b->e, e, entry_size(e));
     b->sfs = x->sfs;
     b->tfs = x->tfs;
+    b->log = w->log;
     atomic_init(&b->crc_ok, true);
+    bool shared = false;
+    if (r->share_chunks) {
+        if (!(tok = malloc(TOKEN_MAX))) {
+            rc = err_setx(ei, ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        if ((rc = open_writer(w, x, true, &b->wr, ei)))
+            goto fail;
+        uint64_t align = 1;
+        struct errinfo e2 = {0};
+        if (x->tfs->ops->wshare(b->wr, tok, TOKEN_MAX, &align, &e2) == ERR_OK) {
+            shared = true;
+            if (align > 1)
+                chunk = (chunk + align - 1) / align * align;
+        }
+    } else if ((rc = open_writer(w, x, false, &b->wr, ei))) {
+        goto fail;
+    }
+    b->chunk = chunk;
+    b->nchunks = (uint32_t)((e->size + chunk - 1) / chunk);
+    b->crcs = calloc(b->nchunks, sizeof *b->crcs);
+    if (!b->crcs || (shared && !(b->rdata = calloc(b->nchunks, sizeof *b->rdata)))) {
+        rc = err_setx(ei, ERR_NOMEM, "out of memory");
+        x->tfs->ops->abort(b->wr);
+        goto fail;
+    }
     pthread_mutex_init(&b->lock, NULL);
-    if ((rc = open_writer(w, x, &b->wr, ei)))
-        goto fail_locked;
     atomic_init(&b->remaining, b->nchunks);
+    if (shared && b->nchunks > 1 && offer_chunks(w, b, tok)) {
+        free(tok);
+        chunk_run(w, b, 0);
+        return ERR_OK;
+    }
+    free(tok);
+    tok = NULL;
+    b->helps = calloc(b->nchunks, sizeof(struct whelp) + sizeof(struct chunkarg));
+    if (!b->helps) {
+        rc = err_setx(ei, ERR_NOMEM, "out of memory");
+        x->tfs->ops->abort(b->wr);
+        pthread_mutex_destroy(&b->lock);
+        goto fail;
+    }
     struct whelp *hs = b->helps;
     struct chunkarg *cs = (struct chunkarg *)(hs + b->nchunks);
     for (uint32_t i = 1; i < b->nchunks; i++) {
@@ -669,16 +773,150 @@ static int copy_chunked(struct wctx *w, struct xfer *x, const struct entry *e,
     }
     chunk_run(w, b, 0);
     return ERR_OK;
-fail_locked:
-    pthread_mutex_destroy(&b->lock);
 fail:
-    free(b->crcs);
-    free(b->helps);
-    free(b->e);
-    free(b->src);
-    free(b->dst);
-    free(b);
+    free(tok);
+    bigfile_free(b);
     return rc;
+}
+
+/* ------------------------------------------------ chunks of other ranks */
+
+/* The chunk executor side (engine/dist.h): join the owner's writer, copy
+ * the range, send the receipt. */
+void copy_chunk_exec(struct job *j, int worker, const struct dist_offer *o, size_t len,
+                     uint32_t idx)
+{
+    struct copyrun *r = j->workq_ctx;
+    struct wctx *w = &r->w[worker];
+    struct errinfo ei = {0};
+    int rc = ERR_OK;
+    bool readside = false, crc_ok = true;
+    uint32_t crc = 0;
+    struct entry *e = NULL;
+    char *rdata = calloc(1, RCPT_DATA_MAX);
+    const char *tok = (const char *)(o + 1);
+    uint64_t off = 0, clen = 0;
+    if (!rdata) {
+        rc = err_setx(&ei, ERR_NOMEM, "out of memory");
+        goto send;
+    }
+    if (len < sizeof *o || o->toklen == 0 || o->entlen < sizeof(struct entry) ||
+        len != sizeof *o + o->toklen + o->entlen || memchr(tok, 0, o->toklen) == NULL ||
+        o->chunk == 0 || idx == 0 || idx >= o->nchunks || o->chunk * idx >= o->size) {
+        rc = err_setx(&ei, ERR_INTERNAL, "malformed chunk task from rank %d", (int)o->owner);
+        goto send;
+    }
+    off = o->chunk * idx;
+    clen = idx + 1 < o->nchunks ? o->chunk : o->size - off;
+    if (!(e = malloc(o->entlen))) {
+        rc = err_setx(&ei, ERR_NOMEM, "out of memory");
+        goto send;
+    }
+    memcpy(e, tok + o->toklen, o->entlen);
+    if (entry_size(e) != o->entlen || e->root >= j->nroots || e->size != o->size) {
+        rc = err_setx(&ei, ERR_INTERNAL, "malformed chunk task from rank %d", (int)o->owner);
+        goto send;
+    }
+    if (job_src_path(j, e, w->src, sizeof w->src) || job_path(j->work, e, w->dst, sizeof w->dst)) {
+        rc = err_setx(&ei, ERR_NAME_TOO_LONG, "path too long below '%s'", j->work);
+        goto send;
+    }
+    if (atomic_load(&j->cancel)) {
+        rc = err_setx(&ei, ERR_CANCELLED, "copy of '%s' cancelled", w->src);
+        goto send;
+    }
+    struct xfer x = {.r = r, .sfs = j->roots[e->root].fs, .tfs = j->tfs, .src = w->src,
+                     .dst = w->dst, .size = e->size};
+    bool fault = r->fail_chunk_rank >= 0 && r->fail_chunk_rank == dist_rank();
+    for (int attempt = 0; attempt < 3; attempt++) {
+        struct be_file *jw = NULL;
+        err_clear(&ei);
+        readside = false;
+        rdata[0] = 0;
+        if ((rc = j->tfs->ops->wjoin(j->tfs, w->dst, tok, off, clen, &jw, &ei)))
+            goto again;
+        /* the test fault writes half the range, then fails (a rank failing mid-chunk) */
+        rc = copy_range_data(w, &x, jw, off, fault ? clen / 2 : clen, false, &crc, &crc_ok,
+                             &readside, &ei);
+        if (!rc && fault)
+            rc = err_setx(&ei, ERR_ACCESS, "cannot write '%s': Permission denied (test fault "
+                          "DISTCP_TEST_FAIL_CHUNK on rank %d, chunk %" PRIu32 ")", w->dst,
+                          dist_rank(), idx);
+        if (rc) {
+            j->tfs->ops->wjoin_end(jw, false, NULL, 0, NULL);
+        } else if ((rc = j->tfs->ops->wjoin_end(jw, true, rdata, RCPT_DATA_MAX, &ei))) {
+            readside = false;
+        }
+again:
+        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&j->user_cancel))
+            break;
+        backoff(r, attempt);
+    }
+    if (!rc && j->o->verbose)
+        wlog(w, "CHUNK_COPIED: source=%s, chunk=%" PRIu32 ", offset=%" PRIu64 ", length=%" PRIu64 ", rank=%d",
+             w->src, idx, off, clen, dist_rank());
+send:;
+    size_t ml = rc ? strlen(ei.msg) + 1 : 0;
+    size_t dl = !rc && rdata && rdata[0] ? strlen(rdata) + 1 : 0;
+    struct dist_rcpt *h = calloc(1, sizeof *h + ml + dl);
+    if (!h) {
+        /* the owner would wait forever: nothing sane is left */
+        fprintf(stderr, "distcp: out of memory sending a chunk receipt\n");
+        abort();
+    }
+    h->file = o->file;
+    h->idx = idx;
+    h->rc = rc;
+    h->crc = crc;
+    h->crc_ok = crc_ok;
+    h->readside = readside;
+    h->rank = dist_rank();
+    h->msglen = (uint32_t)ml;
+    h->datalen = (uint32_t)dl;
+    if (ml)
+        memcpy(h + 1, ei.msg, ml);
+    if (dl)
+        memcpy((char *)(h + 1) + ml, rdata, dl);
+    job_dist->chunk_receipt(job_dist, j, o->owner, h, sizeof *h + ml + dl);
+    free(h);
+    free(e);
+    free(rdata);
+}
+
+/* The owner side: one receipt of an offered chunk (main thread). */
+void copy_chunk_receipt(struct job *j, void *file, const struct dist_rcpt *h, size_t len)
+{
+    struct copyrun *r = j->workq_ctx;
+    struct bigfile *b = file;
+    struct errinfo ei = {0};
+    const char *msg = (const char *)(h + 1);
+    bool sane = len >= sizeof *h && len == sizeof *h + h->msglen + h->datalen &&
+                h->idx > 0 && h->idx < b->nchunks &&
+                (!h->msglen || msg[h->msglen - 1] == 0) &&
+                (!h->datalen || msg[h->msglen + h->datalen - 1] == 0);
+    if (!sane) {
+        err_setx(&ei, ERR_INTERNAL, "malformed chunk receipt for '%s'", b->src);
+        bigfile_fail(b, &ei, false);
+    } else if (h->rc) {
+        ei.code = h->rc;
+        snprintf(ei.msg, sizeof ei.msg, "%s (chunk %" PRIu32 ", copied by rank %d)",
+                 h->msglen ? msg : err_str(h->rc), h->idx, (int)h->rank);
+        bigfile_fail(b, &ei, h->readside);
+    } else {
+        b->crcs[h->idx] = h->crc;
+        if (!h->crc_ok)
+            atomic_store(&b->crc_ok, false);
+        if (h->datalen && !(b->rdata[h->idx] = strdup(msg + h->msglen))) {
+            err_setx(&ei, ERR_NOMEM, "out of memory");
+            bigfile_fail(b, &ei, false);
+        }
+    }
+    if (atomic_fetch_sub(&b->remaining, 1) == 1) {
+        struct wctx *mw = &r->w[r->n];
+        mw->log = b->log;    /* the file's lines go where its owner's go */
+        bigfile_done(mw, b);
+        mw->log = NULL;
+    }
 }
 
 /* ------------------------------------------------------------ results */
@@ -942,7 +1180,7 @@ static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
 {
     const struct options *o = r->j->o;
     unsigned caps = r->j->tfs->ops->caps;
-    if (r->n < 2 || !(caps & (BE_CAP_PARALLEL_WRITE | BE_CAP_CONCAT_WRITE)) || o->direct)
+    if (r->n_job < 2 || !(caps & (BE_CAP_PARALLEL_WRITE | BE_CAP_CONCAT_WRITE)) || o->direct)
         return 0;
     if (o->blocks_per_chunk > 0) {
         uint64_t block = e->blocksize >= (1u << 20) ? e->blocksize : (32u << 20);
@@ -962,7 +1200,7 @@ static uint64_t chunk_for(struct copyrun *r, const struct entry *e)
      * other workers would idle while one copies it. Several big files are
      * copied faster whole and side by side (parallel writes into one file
      * serialise on its inode lock on ext4). */
-    if (e->size >= r->chunk_min && e->size > r->j->plan_bytes / (uint64_t)r->n)
+    if (e->size >= r->chunk_min && e->size > r->j->plan_bytes / (uint64_t)r->n_job)
         return r->chunk_size;
     return 0;
 }
@@ -1190,6 +1428,20 @@ int copy_run(struct job *j)
     r.bufsize = cbs_given ? (size_t)cbs : SMALL_BUF;
     r.chunk_min = (uint64_t)env_int("DISTCP_CHUNK_MIN_MB", 256) << 20;
     r.chunk_size = (uint64_t)env_int("DISTCP_CHUNK_MB", 64) << 20;
+    r.n_job = r.n;
+    r.fail_chunk_rank = -1;
+    if (job_dist && job_dist->chunk_offer && j->tfs->ops->wshare && r.n > 0) {
+        /* MPI: a big file's chunks go to every rank's workers */
+        int m = j->o->max_maps < 1 ? 1 : j->o->max_maps;
+        int all = job_dist->size * r.n;
+        r.share_chunks = true;
+        r.n_job = m < all ? m : all;
+        if (r.n_job < r.n)
+            r.n_job = r.n;
+        const char *fc = getenv("DISTCP_TEST_FAIL_CHUNK");
+        if (fc && *fc)
+            r.fail_chunk_rank = atoi(fc);
+    }
     throttle_init(&r.global, j->o->global_bandwidth_mb * 1048576.0 * bw_share, 1);
     j->nworkers = r.n;
     j->workq_ctx = &r;
@@ -1203,6 +1455,8 @@ int copy_run(struct job *j)
         status = EXIT_FAIL;
         goto out;
     }
+    r.w[r.n].j = j;                 /* the main thread's: files finished by receipts */
+    r.w[r.n].id = JR_MAIN_WORKER;
     for (int i = 0; i < r.n; i++) {
         struct wctx *w = &r.w[i];
         w->j = j;

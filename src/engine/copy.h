@@ -17,4 +17,15 @@ int copy_source_attrs(struct job *j, const struct entry *e, const char *src,
 /* The -p bits that apply to the target store, files / directories. */
 unsigned copy_preserve_mask(const struct job *j, bool dir);
 
+/* Big files across ranks (engine/dist.h). copy_chunk_exec: run chunk idx of
+ * offer o (len bytes) on this rank's worker `worker` and send its receipt
+ * (always, whatever happens). copy_chunk_receipt: on the owner's main
+ * thread, the receipt r (len bytes) of one offered chunk of `file`; the last
+ * one to come in finishes the file (verify, commit, record). */
+struct dist_offer;
+struct dist_rcpt;
+void copy_chunk_exec(struct job *j, int worker, const struct dist_offer *o, size_t len,
+                     uint32_t idx);
+void copy_chunk_receipt(struct job *j, void *file, const struct dist_rcpt *r, size_t len);
+
 #endif

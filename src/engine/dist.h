@@ -12,12 +12,40 @@
  * message(), which worker threads call (through job_error/job_fail). */
 #ifndef DISTCP_DIST_H
 #define DISTCP_DIST_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct job;
 struct workq;
 struct entry;
 struct walk;
+
+/* Chunks of a big file copied by several ranks (copy.c, mpi/mpi_chunk.c).
+ * The rank whose worker opens the file (the owner) shares its writer
+ * (backend.h wshare) and offers chunks 1..nchunks-1; rank 0 hands them to
+ * ranks asking for work; each executing rank joins the writer, writes its
+ * range and sends a receipt back to the owner, who commits when all are in.
+ * Both records travel as bytes (same build on every rank). */
+struct dist_offer {        /* an offer; the token (NUL-terminated) and the entry record follow */
+    uint64_t file;         /* the owner's handle for the file (set by the edge) */
+    int32_t owner;         /* the owner's rank (set by the edge) */
+    uint32_t nchunks;      /* chunk i is [i * chunk, min((i + 1) * chunk, size)) */
+    uint64_t chunk, size;
+    uint32_t toklen;       /* bytes of token, with its NUL, rounded up to 8 */
+    uint32_t entlen;       /* bytes of the entry record */
+};
+struct dist_rcpt {         /* a chunk's receipt; msglen bytes of message, datalen of data follow */
+    uint64_t file;         /* as in the offer */
+    uint32_t idx;
+    int32_t rc;            /* enum err_code of the chunk */
+    uint32_t crc;          /* CRC32C of the chunk's bytes when crc_ok */
+    uint8_t crc_ok, readside;
+    uint16_t pad;
+    int32_t rank;          /* the rank that copied it */
+    uint32_t msglen;       /* error message (rc != 0), with its NUL */
+    uint32_t datalen;      /* the backend's receipt (wjoin_end), with its NUL */
+};
 
 struct dist {
     int rank, size;
@@ -58,6 +86,18 @@ struct dist {
     void (*list_walk)(struct dist *d, struct job *j, struct walk *w);
 #define DIST_LIST_AHEAD 64  /* most directories lent to one rank at a time (slots rank*64+k) */
     void (*list_serve)(struct dist *d, struct job *j);
+    /* Big files across ranks (optional; NULL: chunks stay in the owner's
+     * rank). chunk_offer: a worker of the owner offers chunks 1.. of `o`
+     * (len bytes with what follows); `file` is the engine's handle. Blocks
+     * until rank 0 answers. True: accepted; then copy_chunk_receipt() runs
+     * on this rank's main thread once for every offered chunk (also when it
+     * could not run: rc ERR_CANCELLED). False: the owner copies them itself.
+     * chunk_receipt: a worker of the executing rank sends a receipt to the
+     * owner. Both from worker threads. */
+    bool (*chunk_offer)(struct dist *d, struct job *j, void *file, const struct dist_offer *o,
+                        size_t len);
+    void (*chunk_receipt)(struct dist *d, struct job *j, int owner, const struct dist_rcpt *r,
+                          size_t len);
 };
 
 /* NULL in a threaded run; set by the MPI edge before job_run(). */

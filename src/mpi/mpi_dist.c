@@ -9,6 +9,7 @@
  * to /dev/null (set DISTCP_MPI_RANK_OUTPUT=1 to keep them): everything a
  * user sees comes from rank 0. Threading: see mpi_int.h. */
 #include "mpi/mpi_int.h"
+#include "mpi/mpi_chunk.h"
 
 #include <fcntl.h>
 #include <inttypes.h>
@@ -285,6 +286,7 @@ int mpi_main(int argc, char **argv, int (*run)(int argc, char **argv))
     mpid.d.end = d_end;
     mpid.d.row = mpid_row;
     mpid_list_install(&mpid.d);
+    mpic_install(&mpid.d);
     pthread_mutex_init(&mpid.mlock, NULL);
     pthread_cond_init(&mpid.mcond, NULL);
     mpid.mq = calloc(MQ_CAP, sizeof *mpid.mq);
@@ -314,6 +316,7 @@ int mpi_main(int argc, char **argv, int (*run)(int argc, char **argv))
     free(mpid.reported);
     free(mpid.last);
     free(mpid.hosts);
+    mpic_free();
     pthread_mutex_destroy(&mpid.mlock);
     pthread_cond_destroy(&mpid.mcond);
     return status;

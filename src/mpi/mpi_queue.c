@@ -16,9 +16,13 @@
  *    fewer than 2 per worker are in hand, run them, ship worker messages,
  *    and when rank 0 says T_DONE wait for the local workers and send the
  *    final counters (T_REPORT).
- * Help tasks (chunks of a big file) stay inside the rank that posts them.
+ * Help tasks (chunks of a big file) stay inside the rank that posts them;
+ * chunks offered to other ranks go through mpi_chunk.c (served here ahead
+ * of batches). A rank's copy phase ends only when it waits for no chunk
+ * receipt (mpic_busy).
  * Threading: all MPI calls on the main thread (see mpi_int.h). */
 #include "mpi/mpi_int.h"
+#include "mpi/mpi_chunk.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -87,12 +91,14 @@ static int q_start(struct workq *base, int n, workq_exec_fn exec, void *ctx)
     q->exec = exec;
     q->ctx = ctx;
     q->n = n;
+    mpic_start(q->j, NULL, NULL, 0);
     if (n <= 0)
         return 0;
     q->local_cap = (size_t)n * 2;
     q->inner = workq_threads_new(q->dynamic, q->local_cap + 1);
     if (!q->inner)
         return -1;
+    mpic_start(q->j, q->inner, &q->inflight, q->local_cap);
     return q->inner->ops->start(q->inner, n, local_exec, q);
 }
 
@@ -130,6 +136,10 @@ static void send_batch(int rank, struct wbatch *b)
 void mpid_handle(struct job *j, const MPI_Status *st)
 {
     int r = st->MPI_SOURCE, count = 0;
+    if (mpic_tag(st->MPI_TAG)) {
+        mpic_handle(j, st);
+        return;
+    }
     MPI_Get_count(st, MPI_BYTE, &count);
     char *buf = malloc(count > 0 ? (size_t)count + 1 : 1);
     if (!buf) {
@@ -197,7 +207,21 @@ static bool pump(struct mpiq *q)
     MPI_Status st;
     if (atomic_load(&j->cancel) && q->queued)
         drop_all(q);
-    while (q->inner && atomic_load(&q->inflight) < q->local_cap && q->q[0].head) {
+    mpic_serve(j);
+    /* chunks of big files first (their owners wait for them): to the ranks
+     * that asked for work, then to this rank's own workers */
+    for (int r = 1; r < mpid.d.size; r++)
+        while (q->waiting[r] > 0 && mpic_pending()) {
+            mpic_send_task(r);
+            q->waiting[r]--;
+            progress = true;
+        }
+    while (q->inner && atomic_load(&q->inflight) + mpic_inflight() < q->local_cap &&
+           mpic_pending()) {
+        mpic_run_local();
+        progress = true;
+    }
+    while (q->inner && atomic_load(&q->inflight) + mpic_inflight() < q->local_cap && q->q[0].head) {
         give_local(q, bq_take(&q->q[0]));
         q->queued--;
         progress = true;
@@ -271,6 +295,10 @@ static void finish_local(struct mpiq *q, void (*serve)(struct mpiq *))
     pthread_t th;
     if (!q->inner)
         return;
+    while (mpid.d.rank != 0 && mpic_hold(q->j)) {  /* chunks run on these workers */
+        serve(q);
+        mpid_nap();
+    }
     if (pthread_create(&th, NULL, finish_main, &f)) {
         q->inner->ops->finish(q->inner);
         return;
@@ -281,12 +309,17 @@ static void finish_local(struct mpiq *q, void (*serve)(struct mpiq *))
     }
     pthread_join(th, NULL);
     serve(q);
+    while (mpic_busy()) {       /* receipts of chunks other ranks copy */
+        serve(q);
+        mpid_nap();
+    }
 }
 
 static void serve_rank0(struct mpiq *q)
 {
     int flag = 0;
     MPI_Status st;
+    mpic_serve(q->j);
     for (;;) {
         MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
         if (!flag)
@@ -303,9 +336,10 @@ void mpid_close_copy(struct job *j)
     mpid.copy_open = false;
     for (;;) {
         int left = 0;
+        bool drained = mpic_drain(j);
         for (int r = 1; r < mpid.d.size; r++)
             left += !mpid.reported[r];
-        if (!left)
+        if (!left && drained)
             break;
         MPI_Status st;
         int flag = 0;
@@ -323,6 +357,7 @@ static void serve_other(struct mpiq *q)
 {
     mpid_flush_messages();
     mpid_rows_ship(q->j, false);
+    mpic_serve(q->j);
 }
 
 static void send_report(struct job *j)
@@ -339,6 +374,11 @@ static void send_report(struct job *j)
 static void take_from_0(struct mpiq *q, struct job *j, const MPI_Status *st, int *outstanding)
 {
     int count = 0;
+    if (mpic_tag(st->MPI_TAG)) {
+        if (mpic_handle(j, st))
+            (*outstanding)--;
+        return;
+    }
     MPI_Get_count(st, MPI_BYTE, &count);
     if (st->MPI_TAG == T_DONE) {
         int32_t cancel = 0;
@@ -383,8 +423,9 @@ static void run_other(struct mpiq *q)
         MPI_Status st;
         mpid_flush_messages();
         mpid_rows_ship(j, false);
+        mpic_serve(j);
         if (q->inner && !atomic_load(&j->cancel) && mpid.shipping &&
-            atomic_load(&q->inflight) + (size_t)outstanding < q->local_cap) {
+            atomic_load(&q->inflight) + mpic_inflight() + (size_t)outstanding < q->local_cap) {
             uint64_t snap[SNAP_N];
             mpid_snapshot(j, snap);
             MPI_Send(snap, (int)sizeof snap, MPI_BYTE, 0, T_REQ, MPI_COMM_WORLD);
@@ -419,7 +460,7 @@ static void q_finish(struct workq *base)
 {
     struct mpiq *q = (struct mpiq *)base;
     if (mpid.d.rank == 0) {
-        while (q->queued && !atomic_load(&q->j->cancel))
+        while ((q->queued || mpic_pending()) && !atomic_load(&q->j->cancel))
             if (!pump(q))
                 mpid_nap();
         if (q->queued)
@@ -437,6 +478,7 @@ static void q_free(struct workq *base)
     struct mpiq *q = (struct mpiq *)base;
     if (!q)
         return;
+    mpic_start(q->j, NULL, NULL, 0);  /* chunk tasks arriving from now on are declined */
     if (q->inner)
         q->inner->ops->free(q->inner);
     if (q->q)

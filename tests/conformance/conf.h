@@ -129,6 +129,7 @@ void t_commit_over_dir(void **state);
 void t_direct(void **state);
 void t_snapshot(void **state);
 void t_parallel_write(void **state);
+void t_shared_write(void **state);
 void t_read_offset(void **state);
 void t_open_read_missing(void **state);
 void t_rename(void **state);

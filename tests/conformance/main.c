@@ -81,6 +81,7 @@ static const struct CMUnitTest tests[] = {
     T(t_commit_over_dir),
     T(t_direct),
     T(t_parallel_write),
+    T(t_shared_write),
     T(t_read_offset),
     T(t_open_read_missing),
     T(t_rename),

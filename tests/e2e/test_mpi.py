@@ -351,3 +351,161 @@ def test_webhdfs_roundtrip_same_as_threaded(tmp_path):
         assert tree(back) == tree(src)
     finally:
         W.stop_process(proc)
+
+
+# ------------------------------------------------ big files split across ranks
+
+# chunk_for (copy.c): files of at least DISTCP_CHUNK_MIN_MB and over their
+# fair share of the job are copied in chunks of DISTCP_CHUNK_MB; under MPI the
+# chunks of a shared writer go to every rank (src/mpi/mpi_chunk.c)
+CHUNK_ENV = {"DISTCP_CHUNK_MB": "1", "DISTCP_CHUNK_MIN_MB": "1"}
+# One worker per rank, each throttled (-bandwidth, MB/s per worker): a chunk
+# takes tens of milliseconds, so the owner's rank cannot run all of a file's
+# chunks before the other ranks (which have no batch of their own, or hold
+# one) ask for work; rank 0 hands chunk tasks to asking ranks first.
+def chunk_opts(np, mbps=20):
+    return ["-m", str(np), "-bandwidth", str(mbps)]
+MIB = 1024 * 1024
+BIG_SIZES = {"big/b0.bin": 16 * MIB + 1000, "big/b1.bin": 7 * MIB, "edge.bin": 4 * MIB}
+BIG_SPEC = {
+    "big": {"b0.bin": BIG_SIZES["big/b0.bin"], "b1.bin": BIG_SIZES["big/b1.bin"]},
+    "small": {"s%02d" % k: 100 + k for k in range(20)},
+    "edge.bin": BIG_SIZES["edge.bin"],  # a whole number of chunks
+}
+
+
+def split_files(sizes, total, workers):
+    """The files chunk_for splits: at least DISTCP_CHUNK_MIN_MB and over
+    their fair share of the job."""
+    return {k: v for k, v in sizes.items() if v >= MIB and v > total // workers}
+
+
+def chunk_lines(logdir):
+    """{source: {chunk index: [ranks that wrote it]}} from the -v -log lines."""
+    out = {}
+    for n in sorted(os.listdir(logdir)):
+        with open(os.path.join(logdir, n)) as f:
+            for line in f:
+                if not line.startswith("CHUNK_COPIED: "):
+                    continue
+                kv = dict(x.split("=", 1) for x in line[len("CHUNK_COPIED: "):].strip().split(", "))
+                out.setdefault(kv["source"], {}).setdefault(int(kv["chunk"]), []).append(
+                    int(kv["rank"]))
+    return out
+
+
+def no_temp_files(root):
+    left = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs if ".distcp.tmp" in f]
+    assert not left, left
+
+
+def check_chunks(logdir, src, sizes, chunk, np):
+    """Every chunk of every big file written exactly once, and the chunks of
+    at least one file written by more than one rank."""
+    lines = chunk_lines(logdir)
+    split = {}
+    for rel, size in sizes.items():
+        n = (size + chunk - 1) // chunk
+        got = lines.get(os.path.join(src, rel))
+        assert got is not None, "no chunk lines for %s: %s" % (rel, sorted(lines))
+        assert sorted(got) == list(range(n)), (rel, sorted(got))
+        assert all(len(r) == 1 for r in got.values()), (rel, got)
+        assert all(0 <= r[0] < np for r in got.values())
+        split[rel] = sorted({r[0] for r in got.values()})
+    if np > 1:
+        assert any(len(r) > 1 for r in split.values()), \
+            "no file was written by several ranks: %s" % split
+    return split
+
+
+@pytest.mark.parametrize("np", [1, 2, 4])
+def test_big_files_split_across_ranks(tmp_path, np):
+    """np ranks of one worker each (1 rank: 4 workers, the chunks go through
+    rank 0's own chunk queue): the same result as the threaded run, every
+    chunk copied once, and a file's chunks copied by several ranks."""
+    workers = np if np > 1 else 4
+    src = make_tree(str(tmp_path / "src"), BIG_SPEC)
+    dm, dt = str(tmp_path / "mpi"), str(tmp_path / "thr")
+    log = str(tmp_path / "log")
+    m = mpirun(np, "-v", "-log", log, *chunk_opts(workers), "--json", src, dm, env=CHUNK_ENV,
+               check=0)
+    t = run(*chunk_opts(workers), "--json", src, dt, env=CHUNK_ENV, check=0)
+    assert comparable(js(m)) == comparable(js(t))
+    assert tree(dm) == tree(dt) == tree(src)
+    no_temp_files(dm)
+    sizes = split_files(BIG_SIZES, js(t)["counters"]["BYTESCOPIED"], workers)
+    assert "big/b0.bin" in sizes
+    check_chunks(log, src, sizes, MIB, np)
+    # every file is in the log once, also those finished by a receipt
+    assert sum(log_counts(log).values()) == js(m)["counters"]["COPY"] == 23
+    # only those files were split
+    assert sorted(chunk_lines(log)) == sorted(os.path.join(src, k) for k in sizes)
+
+
+def test_rank_failing_mid_chunk_leaves_no_file(tmp_path):
+    """Rank 1 fails every chunk it copies after writing half of it: the job
+    fails naming the file, the rank and the chunk; the files those chunks
+    belong to are not under their final names, no temp file is left, every
+    file that is there is complete; a rerun finishes the copy."""
+    src = make_tree(str(tmp_path / "src"), BIG_SPEC)
+    dst = str(tmp_path / "d")
+    m = mpirun(0, *chunk_opts(2), "--json", src, dst, env=CHUNK_ENV,
+               apps=[[], ["env", "DISTCP_TEST_FAIL_CHUNK=1"]])
+    assert m.returncode == 25, m.out + m.err
+    assert "test fault DISTCP_TEST_FAIL_CHUNK on rank 1" in m.err, m.err
+    failed = {line.split(" --> ")[0].split("File copy failed: ")[1]
+              for line in m.err.splitlines() if "DISTCP_TEST_FAIL_CHUNK" in line}
+    assert failed
+    for s in failed:
+        assert not os.path.exists(os.path.join(dst, os.path.relpath(s, src))), s
+    no_temp_files(dst)
+    st = tree(src)
+
+    def subset(have, want, at):
+        for name, v in have.items():
+            if isinstance(v, dict):
+                subset(v, want[name], at + "/" + name)
+            else:
+                assert v == want[name], "partial file %s/%s" % (at, name)
+    subset(tree(dst), st, "")
+    mpirun(2, "-update", "-m", "4", src, dst, env=CHUNK_ENV, check=0)
+    assert tree(dst) == st
+
+
+@pytest.fixture(scope="module")
+def s3info(tmp_path_factory):
+    import sys
+    sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
+    import s3server as S
+    if "s3rver" not in S.kinds():
+        pytest.skip("s3rver is not installed (scripts/setup.sh installs it into tests/s3)")
+    proc, info = S.spawn("s3rver", str(tmp_path_factory.mktemp("s3-mpichunk")))
+    try:
+        yield info
+    finally:
+        S.stop(proc)
+
+
+@pytest.mark.parametrize("np", [2, 4])
+def test_big_files_split_across_ranks_to_s3(tmp_path, s3info, np):
+    """Local -> S3: the owner starts the multipart upload, other ranks upload
+    parts of it and send back their ETags; chunks are whole 8 MiB parts."""
+    info = s3info
+    env = {k: v for k, v in info["env"].items() if k != "AWS_ENDPOINT_URL"}
+    env.update(CHUNK_ENV)
+    d = ["-D", "fs.s3a.endpoint=" + info["endpoint"]]
+    all_sizes = {"b0.bin": 40 * MIB + 123, "b1.bin": 9 * MIB}   # b0: 5 parts and 123 bytes
+    spec = dict(all_sizes, small={"s%d" % k: 50 + k for k in range(5)})
+    src = make_tree(str(tmp_path / "src"), spec)
+    log = str(tmp_path / "log")
+    url = "s3a://%s/chunks%d" % (info["bucket"], np)
+    m = mpirun(np, *d, "-v", "-log", log, *chunk_opts(np, 40), "--json", src, url + "/mpi",
+               env=env, check=0)
+    t = run(*d, *chunk_opts(np, 40), "--json", src, url + "/thr", env=env, check=0)
+    assert comparable(js(m)) == comparable(js(t))
+    back = str(tmp_path / "back")
+    run(*d, url + "/mpi", back, env=env, check=0)
+    assert tree(back) == tree(src)
+    sizes = split_files(all_sizes, js(t)["counters"]["BYTESCOPIED"], np)
+    assert list(sizes) == ["b0.bin"]
+    check_chunks(log, src, sizes, 8 * MIB, np)

@@ -158,8 +158,10 @@ def test_killed_mpi_job_resumes(tmp_path):
         jid = os.listdir(jdir)[0]
         journal = os.path.join(jdir, jid, "journal")
         log = os.path.join(jdir, jid, "log")
-        # rank 0 holds its batches (paused); ranks 1 and 2 copy the rest, ship
-        # their rows and report (rank 0 logs it); then the journal catches up
+        # rank 0 holds its batches (paused); ranks 1 and 2 copy the rest and
+        # ship their rows; rank 0 logs when each has run all its batches (it
+        # then waits for the end of the chunk phase, which rank 0's held
+        # batches keep open); then the journal catches up
         # with everything finished: every file at the target (directories a
         # file needed were made on the way; their own entries may be among
         # rank 0's held ones)

@@ -10,6 +10,10 @@ hosts of a cluster share a parallel file system.
     namespace on its cluster address; the copy read back (threaded) matches the
     source byte for byte, the counters match a threaded upload, and -update then
     copies nothing.
+  - a big file split across the hosts (one rank each, one throttled worker per rank):
+    the chunks of one file are written by ranks on different hosts, local -> local
+    (one temp file on the shared file system) and local -> S3 (one multipart upload);
+    the result is byte-identical.
 Everything the test creates (namespaces, server, temp dirs) is removed at the end.
 Skips, saying why, where network namespaces cannot be created (not root, no
 iproute2/unshare, no permission), where mpirun is missing, or distcp has no MPI."""
@@ -219,3 +223,61 @@ def test_local_to_s3_three_hosts(cluster, s3_in_ns):
     assert u.returncode == 0, u.err
     c = js(u)["counters"]
     assert c["COPY"] == 0 and c["SKIP"] == 242
+
+
+CHUNK_ENV = {"DISTCP_CHUNK_MB": "1", "DISTCP_CHUNK_MIN_MB": "1"}
+
+
+def chunk_ranks(logdir, source):
+    """{chunk index: rank} of one source from the -v -log CHUNK_COPIED lines."""
+    out = {}
+    for n in os.listdir(logdir):
+        with open(os.path.join(logdir, n)) as f:
+            for line in f:
+                if line.startswith("CHUNK_COPIED: source=%s, " % source):
+                    kv = dict(x.split("=", 1) for x in line.strip().split(": ", 1)[1].split(", "))
+                    assert int(kv["chunk"]) not in out, line
+                    out[int(kv["chunk"])] = int(kv["rank"])
+    return out
+
+
+def test_big_file_split_across_hosts(cluster):
+    work = cluster["work"]
+    size = 12 * 1024 * 1024 + 5
+    src = make_tree(os.path.join(work, "bsrc"), {"big.bin": size, "s": {"a": 10, "b": 20}})
+    log = os.path.join(work, "blog")
+    dst = os.path.join(work, "bdst")
+    # one rank per host, one worker each, 20 MB/s per worker
+    m = mpirun_cluster(work, 1, ["-v", "-m", "3", "-bandwidth", "20", "-log", log, "--json",
+                                 src, dst], env=CHUNK_ENV, export=list(CHUNK_ENV))
+    assert m.returncode == 0, m.err
+    assert tree(dst) == tree(src)
+    assert not [f for f in os.listdir(dst) if ".distcp.tmp" in f]
+    ranks = chunk_ranks(log, os.path.join(src, "big.bin"))
+    assert sorted(ranks) == list(range(13)), ranks
+    assert len(set(ranks.values())) > 1, ranks    # ranks r run on host r + 1
+
+
+def test_big_file_to_s3_split_across_hosts(cluster, s3_in_ns):
+    work = cluster["work"]
+    info = s3_in_ns
+    aws = {"AWS_ACCESS_KEY_ID": info["key"], "AWS_SECRET_ACCESS_KEY": info["secret"],
+           "AWS_REGION": "us-east-1"}
+    d = ["-D", "fs.s3a.endpoint=" + info["endpoint"]]
+    size = 32 * 1024 * 1024 + 77        # four 8 MiB parts and 77 bytes
+    src = make_tree(os.path.join(work, "bs3src"), {"big.bin": size, "s": {"a": 10}})
+    log = os.path.join(work, "bs3log")
+    env = dict(aws, **CHUNK_ENV)
+    m = mpirun_cluster(work, 1, [*d, "-v", "-m", "3", "-bandwidth", "40", "-log", log,
+                                 "--json", src, "s3a://%s/big" % info["bucket"]],
+                       env=env, export=list(env))
+    assert m.returncode == 0, m.err
+    back = os.path.join(work, "bs3back")
+    e = dict(os.environ, **aws)
+    b = bounded(["ip", "netns", "exec", PREFIX + "1", distcp_bin(), *d,
+                 "s3a://%s/big" % info["bucket"], back], env=e)
+    assert b.returncode == 0, b.err
+    assert tree(back) == tree(src)
+    ranks = chunk_ranks(log, os.path.join(src, "big.bin"))
+    assert sorted(ranks) == list(range(5)), ranks
+    assert len(set(ranks.values())) > 1, ranks

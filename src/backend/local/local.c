@@ -725,7 +725,7 @@ static int l_create(struct be_fs *fs, const char *path,
         }
         tdir = dir;
     }
-    if (anon_allowed()) {
+    if (anon_allowed() && !o->shared) {
         int pfd = pcache_get(tdir, path);
         if (pfd >= 0) {
             int fd = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
@@ -761,7 +761,8 @@ static int l_create(struct be_fs *fs, const char *path,
     lf->tmpdirfd = tfd;
     tfd = -1;
     lf->rel = o->tmp_dir ? below(lf->path, o->tmp_dir) : base_of(lf->path);
-    if (try_anon(lf, mode, ei, &rc)) {
+    /* a shared writer needs a name other processes can open */
+    if (!o->shared && try_anon(lf, mode, ei, &rc)) {
         if (rc == ERR_OK)
             maybe_prealloc(lf, o->size_hint);
         goto out;
@@ -1520,6 +1521,75 @@ static int l_wsetmeta(struct be_file *w, const char *key, const char *value,
     return e ? meta_err(e, "set", key, lf->path, ei) : ERR_OK;
 }
 
+/* Shared writers (backend.h wshare/wjoin): on a file system every process
+ * sees (NFS, Lustre, one host), the token is the named temp file's path;
+ * joiners open it for writing and pwrite their ranges. */
+static int l_wshare(struct be_file *w, char *tok, size_t n, uint64_t *align,
+                    struct errinfo *ei)
+{
+    struct local_file *lf = lf_of(w);
+    if (lf->kind != LF_TEMP)
+        return err_setx(ei, ERR_UNSUPPORTED, "cannot share the writer of '%s': it has no temp name",
+                        lf->path);
+    if ((size_t)snprintf(tok, n, "%s", lf_tmppath(lf)) >= n)
+        return err_setx(ei, ERR_TOO_LONG, "cannot share the writer of '%s': temp path too long",
+                        lf->path);
+    *align = 1;
+    return ERR_OK;
+}
+
+static int l_wjoin(struct be_fs *fs, const char *path, const char *tok, uint64_t off,
+                   uint64_t len, struct be_file **out, struct errinfo *ei)
+{
+    (void)fs;
+    (void)off;
+    (void)len;
+    *out = NULL;
+    const char *slash = strrchr(tok, '/');
+    if (tok[0] != '/' || !slash || strncmp(slash + 1, ".distcp.tmp.", 12))
+        return err_setx(ei, ERR_INVAL, "cannot join the writer of '%s': '%s' is not a distcp temp file",
+                        path, tok);
+    struct local_file *lf = lf_new(LF_JOIN, path, NULL, NULL);
+    if (!lf)
+        return err_setx(ei, ERR_NOMEM, "cannot join the writer of '%s': out of memory", path);
+    lf->fd = open(tok, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (lf->fd < 0) {
+        int rc = err_sys(ei, errno, "cannot join the writer of '%s' (temp file '%s')", path, tok);
+        lf_free(lf);
+        return rc;
+    }
+    *out = (struct be_file *)lf;
+    return ERR_OK;
+}
+
+static int l_wjoin_end(struct be_file *j, bool ok, char *receipt, size_t n,
+                       struct errinfo *ei)
+{
+    struct local_file *lf = lf_of(j);
+    int rc = ERR_OK;
+    if (ok && want_fsync() && fdatasync(lf->fd) != 0)
+        rc = err_sys(ei, errno, "cannot sync '%s'", lf->path);
+    int fd = lf->fd;
+    lf->fd = -1;
+    if (close(fd) != 0 && errno != EINTR && ok && rc == ERR_OK)
+        rc = err_sys(ei, errno, "cannot write '%s'", lf->path);   /* NFS reports here */
+    if (receipt && n)
+        receipt[0] = 0;
+    lf_free(lf);
+    return rc;
+}
+
+static int l_wreceipt(struct be_file *w, uint64_t off, uint64_t len, const char *receipt,
+                      struct errinfo *ei)
+{
+    (void)off;
+    (void)len;
+    if (receipt && *receipt)
+        return err_setx(ei, ERR_INVAL, "unexpected receipt for the writer of '%s'",
+                        lf_of(w)->path);
+    return ERR_OK;
+}
+
 const struct backend_ops backend_local = {
     .name = "local",
     .caps = BE_CAP_ATOMIC_RENAME | BE_CAP_EMPTY_DIRS | BE_CAP_POSIX_META |
@@ -1541,6 +1611,10 @@ const struct backend_ops backend_local = {
     .abort = l_abort,
     .open_append = l_open_append,
     .copy_range = l_copy_range,
+    .wshare = l_wshare,
+    .wjoin = l_wjoin,
+    .wjoin_end = l_wjoin_end,
+    .wreceipt = l_wreceipt,
     .mkdirs = l_mkdirs,
     .rename = l_rename,
     .remove = l_remove,

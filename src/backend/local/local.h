@@ -28,6 +28,7 @@ enum lf_kind {
     LF_ANON,       /* writer into an O_TMPFILE in the final's directory, linked at commit */
     LF_DIRECT,     /* writer under the final name (-direct) */
     LF_APPEND,     /* writer appending to an existing file */
+    LF_JOIN,       /* another process's writer into a shared LF_TEMP file (wjoin) */
 };
 
 /* A reader or writer. `path` is the final (user-visible) path, used in

@@ -154,6 +154,13 @@ void s3_acache_free(struct s3_acache *c);
 void s3_acache_put(struct s3_acache *c, const char *path, const struct http_xresp *r);
 /* Abort a multipart upload a killed writer left ("<upload id> <key>"). */
 int s3_abort_pending(struct be_fs *f, const char *token, struct errinfo *ei);
+/* shared writers (backend.h wshare/wjoin/wjoin_end/wreceipt) */
+int s3_wshare(struct be_file *f, char *tok, size_t n, uint64_t *align, struct errinfo *ei);
+int s3_wjoin(struct be_fs *f, const char *path, const char *tok, uint64_t off, uint64_t len,
+             struct be_file **out, struct errinfo *ei);
+int s3_wjoin_end(struct be_file *f, bool ok, char *receipt, size_t n, struct errinfo *ei);
+int s3_wreceipt(struct be_file *f, uint64_t off, uint64_t len, const char *receipt,
+                struct errinfo *ei);
 /* Part size for an object of `size` bytes (0: unknown): 8 MiB, or more so
  * that it needs at most 10,000 parts. */
 uint64_t s3_part_size(uint64_t size);
