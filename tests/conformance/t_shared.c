@@ -41,8 +41,8 @@ void t_shared_write(void **state)
     struct be_file *w = NULL;
     struct be_stat st;
     uint64_t align = 0, size = 0;
-    char *tok = malloc(TOK_MAX), *r1 = malloc(RCPT_MAX), *r2 = malloc(RCPT_MAX);
     REQUIRE(c, c->ops->wshare, "no shared writers (wshare)");
+    char *tok = malloc(TOK_MAX), *r1 = malloc(RCPT_MAX), *r2 = malloc(RCPT_MAX);
     assert_true(tok && r1 && r2);
     conf_dir(c, "shared_write");
     const char *p = conf_path(c, "f");
