@@ -425,20 +425,30 @@ int cmd_submit(struct options *o, int argc, char **argv)
 
 /* ------------------------------------------------------------ list/state */
 
+/* Open the store and fetch every job (job list, job clean). */
+static int open_list(const struct jargs *a, struct jstore **s, struct jrow **rows, size_t *n)
+{
+    struct errinfo ei = {0};
+    int status;
+    if ((status = open_store(a->store, s)))
+        return status;
+    if (jstore_list(*s, rows, n, &ei)) {
+        fprintf(stderr, "distcp: %s\n", ei.msg);
+        jstore_close(*s);
+        *s = NULL;
+        return EXIT_FAIL;
+    }
+    return 0;
+}
+
 static int job_list(const struct jargs *a)
 {
     struct jstore *s = NULL;
     struct jrow *rows = NULL;
     size_t n = 0;
-    struct errinfo ei = {0};
     int status;
-    if ((status = open_store(a->store, &s)))
+    if ((status = open_list(a, &s, &rows, &n)))
         return status;
-    if (jstore_list(s, &rows, &n, &ei)) {
-        fprintf(stderr, "distcp: %s\n", ei.msg);
-        jstore_close(s);
-        return EXIT_FAIL;
-    }
     if (a->json)
         printf("[");
     else
@@ -1079,15 +1089,9 @@ static int job_clean(const struct jargs *a)
     struct jstore *s = NULL;
     struct jrow *rows = NULL;
     size_t n = 0;
-    struct errinfo ei = {0};
     int status;
-    if ((status = open_store(a->store, &s)))
+    if ((status = open_list(a, &s, &rows, &n)))
         return status;
-    if (jstore_list(s, &rows, &n, &ei)) {
-        fprintf(stderr, "distcp: %s\n", ei.msg);
-        jstore_close(s);
-        return EXIT_FAIL;
-    }
     double limit = a->all ? 0 : a->older_than > 0 ? a->older_than : (a->nstates ? 0 : 7 * 86400.0);
     double now = jstore_now();
     size_t removed = 0;
@@ -1113,6 +1117,7 @@ static int job_clean(const struct jargs *a)
             status = EXIT_FAIL;
             continue;
         }
+        struct errinfo ei = {0};
         if (jstore_delete(s, r->id, &ei)) {
             fprintf(stderr, "distcp: cannot remove job %lld: %s\n", (long long)r->id, ei.msg);
             status = EXIT_FAIL;

@@ -18,6 +18,8 @@ from conftest import counters, ROOT, distcp_bin, make_tree, run, tree
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
 import s3server as S  # noqa: E402
+import s3fix  # noqa: E402
+from s3fix import s3  # noqa: E402
 
 KINDS = S.kinds()
 pytestmark = pytest.mark.skipif(not KINDS, reason="no S3 test server (run scripts/setup.sh "
@@ -29,24 +31,13 @@ def conformance_bin():
         os.path.dirname(os.path.abspath(distcp_bin())), "tests", "conformance")
 
 
-@pytest.fixture(scope="module", params=KINDS or ["none"])
-def server(request, tmp_path_factory):
-    state = tmp_path_factory.mktemp("s3-" + request.param)
-    proc, info = S.spawn(request.param, str(state))
-    try:
-        yield info
-    finally:
-        S.stop(proc)
+server = s3fix.server_fixture("s3-")
 
 
 def env_of(info, **extra):
     e = dict(info["env"])
     e.update(extra)
     return e
-
-
-def s3(info, path):
-    return "s3a://%s%s" % (info["bucket"], path)
 
 
 def d_endpoint(info):

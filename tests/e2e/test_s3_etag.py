@@ -8,7 +8,6 @@ they carry no distcp digest; runs once per server found (tests/s3/s3server.py).
 import csv
 import io
 import os
-import subprocess
 import sys
 
 import pytest
@@ -17,6 +16,8 @@ from conftest import ROOT, make_tree, run
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
 import s3server as S  # noqa: E402
+import s3fix  # noqa: E402
+from s3fix import s3  # noqa: E402
 
 KINDS = S.kinds()
 AWS = "/usr/bin/aws"
@@ -27,33 +28,11 @@ pytestmark = [
                        "(/usr/bin/aws; scripts/setup.sh installs it)")]
 
 
-@pytest.fixture(scope="module", params=KINDS or ["none"])
-def server(request, tmp_path_factory):
-    state = tmp_path_factory.mktemp("s3e-" + request.param)
-    proc, info = S.spawn(request.param, str(state))
-    try:
-        yield info
-    finally:
-        S.stop(proc)
-
-
-def s3(info, path):
-    return "s3a://%s%s" % (info["bucket"], path)
+server = s3fix.server_fixture("s3e-")
 
 
 def aws(info, tmp_path, *args):
-    home = tmp_path / "awshome"
-    home.mkdir(exist_ok=True)
-    e = dict(os.environ, HOME=str(home), AWS_ACCESS_KEY_ID=info["key"],
-             AWS_SECRET_ACCESS_KEY=info["secret"], AWS_REGION="us-east-1",
-             AWS_CONFIG_FILE=str(home / "none"), AWS_SHARED_CREDENTIALS_FILE=str(home / "none"),
-             AWS_PAGER="")
-    for k in ("AWS_CA_BUNDLE", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        e.pop(k, None)
-    p = subprocess.run([AWS, "--endpoint-url", info["endpoint"], "--no-cli-pager", *args],
-                       capture_output=True, env=e, timeout=300)
-    assert p.returncode == 0, p.stderr.decode("utf-8", "replace")
-    return p.stdout.decode()
+    return s3fix.aws(info, tmp_path, *args).stdout.decode()
 
 
 def get(info, tmp_path, key):

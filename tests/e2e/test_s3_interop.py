@@ -14,7 +14,6 @@ servers of tests/s3/s3server.py (s3rver always; moto_server where it is on PATH)
     resets are retried, 403/400 are not, a 200 answer with an error body is an error."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from conftest import ROOT, counters, distcp_bin, make_tree, run, tree
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
 import s3server as S  # noqa: E402
+import s3fix  # noqa: E402
+from s3fix import s3  # noqa: E402
 from faultproxy import FaultProxy  # noqa: E402
 
 KINDS = S.kinds()
@@ -34,14 +35,7 @@ pytestmark = pytest.mark.skipif(not KINDS, reason="no S3 test server (run script
                                 "for s3rver; moto_server not on PATH)")
 
 
-@pytest.fixture(scope="module", params=KINDS or ["none"])
-def server(request, tmp_path_factory):
-    state = tmp_path_factory.mktemp("s3i-" + request.param)
-    proc, info = S.spawn(request.param, str(state))
-    try:
-        yield info
-    finally:
-        S.stop(proc)
+server = s3fix.server_fixture("s3i-")
 
 
 @pytest.fixture
@@ -51,10 +45,6 @@ def proxy(server):
         yield p
     finally:
         p.stop()
-
-
-def s3(info, path):
-    return "s3a://%s%s" % (info["bucket"], path)
 
 
 def noprofile_env(tmp_path, info, **extra):
@@ -85,26 +75,7 @@ def write_aws_files(home, info, wrong="WRONGKEY"):
         % (info["key"], info["secret"]))
 
 
-def aws_env(info, tmp_path):
-    home = tmp_path / "awshome"
-    home.mkdir(exist_ok=True)
-    e = dict(os.environ)
-    e.pop("AWS_CA_BUNDLE", None)
-    e.update({"HOME": str(home), "AWS_ACCESS_KEY_ID": info["key"],
-              "AWS_SECRET_ACCESS_KEY": info["secret"], "AWS_REGION": "us-east-1",
-              "AWS_CONFIG_FILE": str(home / "none"),
-              "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"), "AWS_PAGER": ""})
-    for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        e.pop(k, None)
-    return e
-
-
-def aws(info, tmp_path, *args, check=True):
-    p = subprocess.run([AWS, "--endpoint-url", info["endpoint"], "--no-cli-pager", *args],
-                       capture_output=True, env=aws_env(info, tmp_path), timeout=300)
-    if check:
-        assert p.returncode == 0, p.stderr.decode("utf-8", "replace")
-    return p
+aws_env, aws = s3fix.aws_env, s3fix.aws
 
 
 need_aws = pytest.mark.skipif(not os.path.exists(AWS), reason="Debian's awscli is not "

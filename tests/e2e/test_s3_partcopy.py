@@ -7,7 +7,6 @@ NotImplemented) gets the bytes streamed instead. Runs once per server found
 s3rver. Objects are read back with Debian's awscli (/usr/bin/aws)."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -16,6 +15,8 @@ from conftest import ROOT, make_tree, run
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
 import s3server as S  # noqa: E402
+import s3fix  # noqa: E402
+from s3fix import s3  # noqa: E402
 
 KINDS = S.kinds()
 AWS = "/usr/bin/aws"
@@ -28,33 +29,11 @@ SMALL = ["-D", "fs.s3a.multipart.threshold=6M", "-D", "fs.s3a.multipart.size=5M"
 BIG = 12 * 1024 * 1024 + 3
 
 
-@pytest.fixture(scope="module", params=KINDS or ["none"])
-def server(request, tmp_path_factory):
-    state = tmp_path_factory.mktemp("s3c-" + request.param)
-    proc, info = S.spawn(request.param, str(state))
-    try:
-        yield info
-    finally:
-        S.stop(proc)
-
-
-def s3(info, path):
-    return "s3a://%s%s" % (info["bucket"], path)
+server = s3fix.server_fixture("s3c-")
 
 
 def aws(info, tmp_path, *args):
-    home = tmp_path / "awshome"
-    home.mkdir(exist_ok=True)
-    e = dict(os.environ, HOME=str(home), AWS_ACCESS_KEY_ID=info["key"],
-             AWS_SECRET_ACCESS_KEY=info["secret"], AWS_REGION="us-east-1",
-             AWS_CONFIG_FILE=str(home / "none"), AWS_SHARED_CREDENTIALS_FILE=str(home / "none"),
-             AWS_PAGER="")
-    for k in ("AWS_CA_BUNDLE", "AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
-        e.pop(k, None)
-    p = subprocess.run([AWS, "--endpoint-url", info["endpoint"], "--no-cli-pager", *args],
-                       capture_output=True, env=e, timeout=300)
-    assert p.returncode == 0, p.stderr.decode("utf-8", "replace")
-    return p.stdout.decode()
+    return s3fix.aws(info, tmp_path, *args).stdout.decode()
 
 
 def head(info, tmp_path, key):

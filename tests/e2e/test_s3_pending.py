@@ -25,6 +25,8 @@ from conftest import ROOT, distcp_bin, make_tree, run, tree
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
 import s3server as S  # noqa: E402
+import s3fix  # noqa: E402
+from s3fix import s3  # noqa: E402
 
 KINDS = S.kinds()
 AWS = "/usr/bin/aws"
@@ -33,18 +35,7 @@ pytestmark = pytest.mark.skipif(not KINDS, reason="no S3 test server (run script
 BIG = 30 * 1000 * 1000 + 7
 
 
-@pytest.fixture(scope="module", params=KINDS or ["none"])
-def server(request, tmp_path_factory):
-    state = tmp_path_factory.mktemp("s3p-" + request.param)
-    proc, info = S.spawn(request.param, str(state))
-    try:
-        yield info
-    finally:
-        S.stop(proc)
-
-
-def s3(info, path):
-    return "s3a://%s%s" % (info["bucket"], path)
+server = s3fix.server_fixture("s3p-")
 
 
 JOBS = {}   # job id -> its job store's directory (each test has a store of its own)
@@ -103,19 +94,7 @@ def open_uploads(jid):
 
 
 def aws(info, tmp_path, *args):
-    home = tmp_path / "awshome"
-    home.mkdir(exist_ok=True)
-    e = dict(os.environ)
-    e.pop("AWS_CA_BUNDLE", None)
-    e.update({"HOME": str(home), "AWS_ACCESS_KEY_ID": info["key"],
-              "AWS_SECRET_ACCESS_KEY": info["secret"], "AWS_REGION": "us-east-1",
-              "AWS_CONFIG_FILE": str(home / "none"),
-              "AWS_SHARED_CREDENTIALS_FILE": str(home / "none"), "AWS_PAGER": ""})
-    e.pop("AWS_ENDPOINT_URL", None)
-    p = subprocess.run([AWS, "--endpoint-url", info["endpoint"], "--no-cli-pager", *args],
-                       capture_output=True, env=e, timeout=300)
-    assert p.returncode == 0, p.stderr.decode("utf-8", "replace")
-    return json.loads(p.stdout or b"{}")
+    return json.loads(s3fix.aws(info, tmp_path, *args).stdout or b"{}")
 
 
 def server_uploads(info, tmp_path):

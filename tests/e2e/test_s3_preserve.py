@@ -21,6 +21,8 @@ from conftest import ROOT, make_tree, run, tree
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
 import s3server as S  # noqa: E402
+import s3fix  # noqa: E402
+from s3fix import s3  # noqa: E402
 
 KINDS = S.kinds()
 AWS = "/usr/bin/aws"
@@ -30,18 +32,7 @@ ROOTUSER = os.geteuid() == 0
 MODES = {"a.txt": 0o600, "run.sh": 0o755, "d/b.bin": 0o640, "d/e/c": 0o444, "big.bin": 0o604}
 
 
-@pytest.fixture(scope="module", params=KINDS or ["none"])
-def server(request, tmp_path_factory):
-    state = tmp_path_factory.mktemp("s3a-" + request.param)
-    proc, info = S.spawn(request.param, str(state))
-    try:
-        yield info
-    finally:
-        S.stop(proc)
-
-
-def s3(info, path):
-    return "s3a://%s%s" % (info["bucket"], path)
+server = s3fix.server_fixture("s3a-")
 
 
 def make_src(root):

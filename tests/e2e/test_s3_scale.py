@@ -18,6 +18,7 @@ from conftest import ROOT, counters, run
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
 import s3server as S  # noqa: E402
+import s3fix  # noqa: E402
 
 NDIRS, NFILES = 100, 200
 
@@ -37,13 +38,7 @@ def digest_tree(root):
     return out
 
 
-@pytest.fixture(scope="module", params=S.kinds() or ["s3rver"])
-def server(request, tmp_path_factory):
-    proc, info = S.spawn(request.param, str(tmp_path_factory.mktemp("s3scale")))
-    try:
-        yield info
-    finally:
-        S.stop(proc)
+server = s3fix.server_fixture("s3scale-")
 
 
 def test_round_trip_20000_files(server, tmp_path):
