@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-bash scripts/build.sh build
+bash scripts/build.sh build -DDISTCP_TESTING=OFF
 sample=${SAMPLE_DIR:-.sample}
 rm -rf "$sample"
 mkdir -p "$sample/src"
