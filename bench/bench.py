@@ -20,7 +20,7 @@ project's VMs `/` is ext4 without a journal, where file creation collapses
 after a large delete — see the README's benchmark section):
   bench/bench.py --dir /mnt/bench [--workloads small,large,inc] [--runs 3]
                  [--small-files 50000] [--large-files 8] [--large-mib 512]
-                 [--distcp build/distcp] [--markdown results.md]
+                 [--distcp build/distcp] [--baseline old/distcp] [--markdown results.md]
 
 Benchmarks stay out of the test suite: numbers on a shared 2-core VM are
 noisy, so only ratios measured in the same run mean anything.
@@ -175,11 +175,15 @@ def check_same(src, dst):
     return "ok"
 
 
-def tools(distcp, mode, present):
-    """(name, argv builder) for each tool; mode is 'copy' or 'sync'."""
+def tools(distcp, mode, present, baseline=None):
+    """(name, argv builder) for each tool; mode is 'copy' or 'sync'. baseline:
+    another distcp binary (e.g. the build before a change), run as a peer
+    named "distcp (baseline)" with the same arguments."""
     t = []
     if mode == "copy":
         t.append(("distcp", lambda s, d: [distcp, "-pugpt", s, d]))
+        if baseline:
+            t.append(("distcp (baseline)", lambda s, d: [baseline, "-pugpt", s, d]))
         t.append(("cp -a", lambda s, d: ["cp", "-a", s, d]))
         if "rsync" in present:
             t.append(("rsync -a", lambda s, d: ["rsync", "-a", s + "/", d + "/"]))
@@ -189,6 +193,9 @@ def tools(distcp, mode, present):
             t.append(("fpsync -n 2", lambda s, d: ["fpsync", "-n", "2", s + "/", d + "/"]))
     else:
         t.append(("distcp", lambda s, d: [distcp, "-update", "-delete", "-pugpt", s, d]))
+        if baseline:
+            t.append(("distcp (baseline)",
+                      lambda s, d: [baseline, "-update", "-delete", "-pugpt", s, d]))
         if "rsync" in present:
             t.append(("rsync -a --delete", lambda s, d: ["rsync", "-a", "--delete", s + "/", d + "/"]))
         if "rclone" in present:
@@ -211,7 +218,7 @@ def run_workload(name, base, scratch, args, present):
     rows = []
     env = dict(os.environ)
     env.pop("AWS_CA_BUNDLE", None)      # rclone's S3 backend trips on it (notes)
-    for tname, argv in tools(args.distcp, mode, present):
+    for tname, argv in tools(args.distcp, mode, present, args.baseline):
         dst = os.path.join(scratch, "dst")
         times, rss = [], []
         result = "ok"
@@ -274,8 +281,12 @@ def main():
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--distcp", default=os.path.join(ROOT, "build", "distcp"))
     ap.add_argument("--peers", default="rsync,rclone,fpsync")
+    ap.add_argument("--baseline", help="another distcp binary run side by side (before/after a "
+                    "change: its ratio above 1 means the change made distcp faster)")
     ap.add_argument("--markdown", help="also write the table as Markdown to this file")
     args = ap.parse_args()
+    if args.baseline and not os.access(args.baseline, os.X_OK):
+        sys.exit("bench: no baseline binary at %s" % args.baseline)
     if not os.access(args.distcp, os.X_OK):
         sys.exit("bench: %s not built (bash scripts/build.sh build)" % args.distcp)
     wanted = [w for w in args.workloads.split(",") if w]
