@@ -13,8 +13,7 @@ import pytest
 
 from conftest import ROOT, run
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from webhdfs import webhdfs_server as W  # noqa: E402
+from webhdfsfix import W, server_fixture  # noqa: E402
 
 # protocols.md §2.4
 WORKED = [
@@ -93,15 +92,7 @@ def test_errors(examples, tmp_path):
     assert p.out.startswith("usage: distcp checksum")
 
 
-@pytest.fixture(scope="module")
-def hdfs(tmp_path_factory):
-    """A NameNode/DataNode test server with 1 MiB blocks (multi-block files stay small)."""
-    root = tmp_path_factory.mktemp("ck-hdfs")
-    proc, info = W.spawn(str(root), block_size=1048576, max_seconds=600)
-    try:
-        yield root, info
-    finally:
-        W.stop_process(proc)
+hdfs = server_fixture("ck-hdfs", block_size=1048576, max_seconds=600)
 
 
 def _ctl_log(info, method="GET"):

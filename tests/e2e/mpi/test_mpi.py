@@ -333,9 +333,7 @@ def test_webhdfs_roundtrip_same_as_threaded(tmp_path):
     """Every rank talks to the store itself: local -> webhdfs:// with 3 ranks
     (against the WebHDFS TEST SERVER), then back, byte-identical, with the
     counters of the threaded upload."""
-    import sys
-    sys.path.insert(0, os.path.join(ROOT, "tests", "webhdfs"))
-    import webhdfs_server as W
+    from webhdfsfix import W
     src = build(tmp_path)
     os.remove(os.path.join(src, "link"))     # HDFS over REST: no symbolic links
     root = tmp_path / "hdfs"

@@ -158,10 +158,7 @@ def test_webhdfs_source_listed_by_other_ranks(tmp_path):
     """WebHDFS sources are listed by every rank through its own client (the
     WebHDFS TEST SERVER): with rank 0 listing nothing itself the plan and the
     copy are the threaded ones."""
-    import sys
-    from conftest import ROOT
-    sys.path.insert(0, os.path.join(ROOT, "tests", "webhdfs"))
-    import webhdfs_server as W
+    from webhdfsfix import W
     src = build(tmp_path)
     os.remove(os.path.join(src, "link"))     # HDFS over REST: no symbolic links
     root = tmp_path / "hdfs"

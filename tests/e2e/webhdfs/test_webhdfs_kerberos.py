@@ -20,8 +20,7 @@ import pytest
 
 from conftest import ROOT, make_tree, run, tree
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from webhdfs import webhdfs_server as W  # noqa: E402
+from webhdfsfix import W  # noqa: E402
 
 REALM = "TEST.LOCAL"
 SBIN = ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]

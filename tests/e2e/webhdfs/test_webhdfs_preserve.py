@@ -17,22 +17,13 @@ import pytest
 
 from conftest import ROOT, make_tree, run
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from webhdfs import webhdfs_server as W  # noqa: E402
+from webhdfsfix import W, server_fixture, uri  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("pres-root")
-    proc, info = W.spawn(str(root), block_size=1048576, max_seconds=600)
-    try:
-        yield root, info
-    finally:
-        W.stop_process(proc)
+server = server_fixture("pres-root", block_size=1048576, max_seconds=600)
 
 
-def u(info, path):
-    return "webhdfs://127.0.0.1:%d%s" % (info["nn_port"], path)
+u = uri
 
 
 def rest(info, method, path, op, **params):

@@ -17,7 +17,7 @@ import urllib.request
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "webhdfs"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "webhdfs"))
 import webhdfs_server as W  # noqa: E402
 
 SUPER = "hdfs"          # the superuser the fixtures configure

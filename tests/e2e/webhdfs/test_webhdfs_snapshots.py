@@ -10,8 +10,7 @@ import urllib.request
 
 from conftest import ROOT, make_tree, run, tree
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from webhdfs import webhdfs_server as W  # noqa: E402
+from webhdfsfix import W  # noqa: E402
 
 
 def rest(info, method, path, op, **params):

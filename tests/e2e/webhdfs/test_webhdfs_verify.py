@@ -17,20 +17,12 @@ import pytest
 
 from conftest import ROOT, counters, make_tree, run
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from webhdfs import webhdfs_server as W  # noqa: E402
+from webhdfsfix import W, server_fixture, uri  # noqa: E402
 
 FAST = {"DISTCP_WEBHDFS_RETRY_BASE_MS": "1"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("verify-root")
-    proc, info = W.spawn(str(root), block_size=1048576, max_seconds=600)
-    try:
-        yield root, info
-    finally:
-        W.stop_process(proc)
+server = server_fixture("verify-root", block_size=1048576, max_seconds=600)
 
 
 def ctl(info, method, what, body=None):
@@ -50,8 +42,7 @@ def srv(server):
     ctl(info, "DELETE", "faults")
 
 
-def u(info, path):
-    return "webhdfs://127.0.0.1:%d%s" % (info["nn_port"], path)
+u = uri
 
 
 def reqs(info, op):

@@ -9,8 +9,7 @@ import sys
 
 from conftest import ROOT, counters, run
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from webhdfs import webhdfs_server as W  # noqa: E402
+from webhdfsfix import W  # noqa: E402
 
 KNOX_USER, KNOX_PASS = "alice", "s3cret pw"
 MODES = (0o644, 0o600, 0o640, 0o755)
