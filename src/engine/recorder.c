@@ -186,3 +186,37 @@ int job_sync_target(struct job *j)
         return ERR_OK;      /* writes are durable once committed */
     return fs->ops->sync(fs, p, NULL);
 }
+
+/* ------------------------------------------------------------ read-only view */
+
+void job_stats(const struct job *j, struct job_stats *s)
+{
+    for (int i = 0; i < C__COUNT; i++)
+        s->counters[i] = atomic_load(&j->counters[i]);
+    s->progress_bytes = atomic_load(&j->progress_bytes);
+    s->plan_files = j->plan_files;
+    s->plan_dirs = j->plan_dirs;
+    s->plan_bytes = j->plan_bytes;
+    s->elapsed = now_seconds() - j->t_start;
+    s->phase = atomic_load(&j->phase);
+}
+
+const struct options *job_opts(const struct job *j)
+{
+    return j->o;
+}
+
+const struct be_config *job_store_config(const struct job *j)
+{
+    return &j->cfg;
+}
+
+const struct be_fs *job_target_fs(const struct job *j)
+{
+    return j->tfs;
+}
+
+const char *job_first_error(const struct job *j)
+{
+    return j->first_error[0] ? j->first_error : NULL;
+}

@@ -89,6 +89,21 @@ struct recorder {
     void *ctx;              /* the recorder's state (never NULL in j->rec) */
 };
 
+/* The recorder's read-only view of the job (recorder.c): it reads the job
+ * only through these (and the slots' arguments). */
+struct job_stats {
+    uint64_t counters[C__COUNT];    /* enum counter */
+    uint64_t progress_bytes;        /* bytes moved so far, retries included */
+    uint64_t plan_files, plan_dirs, plan_bytes;
+    double elapsed;                 /* seconds since the job started */
+    int phase;                      /* enum job_phase */
+};
+void job_stats(const struct job *j, struct job_stats *s);
+const struct options *job_opts(const struct job *j);
+const struct be_config *job_store_config(const struct job *j);   /* for opening stores */
+const struct be_fs *job_target_fs(const struct job *j);          /* NULL before listing_prepare */
+const char *job_first_error(const struct job *j);                /* NULL when none */
+
 /* Engine-side wrappers: no-ops when the run is not recorded. */
 static inline bool rec_on(const struct job *j)
 {

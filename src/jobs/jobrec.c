@@ -285,19 +285,19 @@ static void rec_row_(void *ctx, int worker, const struct entry *e, const char *s
                      const char *dst, enum jr_action a, const char *detail)
 {
     struct jobrec *r = ctx;
-    const struct job *j = r->j;
+    bool dry = job_opts(r->j)->dry_run;
     if (a == JR_DONE_EARLIER && e)
         atomic_fetch_add(&r->earlier_bytes, e->size);
     bool finished = a == JR_COPIED || a == JR_APPENDED || a == JR_SKIPPED || a == JR_MKDIR ||
                     a == JR_DIR_EXISTS;
-    if (e && finished && !j->o->dry_run)
+    if (e && finished && !dry)
         journal_add(r, e->seq, a);
     FILE *f = rows_for(r, worker);
     if (!f)
         return;
     char t = !e ? '-' : e->type == BE_DIR ? 'd' : e->type == BE_SYMLINK ? 'l' : 'f';
     fprintf(f, "%" PRId64 "\t%c\t%" PRIu64 "\t%" PRId64 "\t%s\t", e ? (int64_t)e->seq : -1, t,
-            e ? e->size : 0, e ? e->mtime_ns : 0, jr_action_name(a, j->o->dry_run));
+            e ? e->size : 0, e ? e->mtime_ns : 0, jr_action_name(a, dry));
     tsv_field(f, src);
     fputc('\t', f);
     tsv_field(f, dst);
@@ -310,23 +310,23 @@ static void rec_row_(void *ctx, int worker, const struct entry *e, const char *s
 
 static void counters_json(struct jobrec *r, char *buf, size_t n)
 {
-    struct job *j = r->j;
+    struct job_stats js;
     size_t o = 0;
+    job_stats(r->j, &js);
     o += (size_t)snprintf(buf + o, n - o, "{");
     for (int i = 0; i < C__COUNT && o < n; i++)
         o += (size_t)snprintf(buf + o, n - o, "\"%s\": %" PRIu64 ", ", job_counter_key(i),
-                              atomic_load(&j->counters[i]));
-    double el = now_seconds() - j->t_start;
-    uint64_t bytes = atomic_load(&j->progress_bytes);
+                              js.counters[i]);
+    double el = js.elapsed;
+    uint64_t bytes = js.progress_bytes;
     if (o < n)
         snprintf(buf + o, n - o,
                  "\"FILES_EXPECTED\": %" PRIu64 ", \"DIRS_EXPECTED\": %" PRIu64 ", \"BYTES_PLANNED\": %" PRIu64
                  ", \"PROGRESS_BYTES\": %" PRIu64 ", \"DONE_EARLIER\": %" PRIu64 ", \"DONE_EARLIER_BYTES\": %" PRIu64
                  ", \"DURATION_SECONDS\": %.3f, \"THROUGHPUT_BYTES_PER_SECOND\": %.0f, \"PHASE\": %d}",
-                 j->plan_files, j->plan_dirs, j->plan_bytes, bytes, r ? r->earlier : 0,
-                 r ? (uint64_t)atomic_load(&r->earlier_bytes) : 0, el,
-                 el > 0 ? (double)atomic_load(&j->counters[C_BYTESCOPIED]) / el : 0.0,
-                 atomic_load(&j->phase));
+                 js.plan_files, js.plan_dirs, js.plan_bytes, bytes, r->earlier,
+                 (uint64_t)atomic_load(&r->earlier_bytes), el,
+                 el > 0 ? (double)js.counters[C_BYTESCOPIED] / el : 0.0, js.phase);
 }
 
 static void set_cancel(struct jobrec *r)
@@ -484,7 +484,7 @@ static void say_rec(void *arg, const char *line)
 {
     struct jobrec *r = arg;
     rlog(r, "%s", line);
-    if (!r->j->o->json)
+    if (!job_opts(r->j)->json)
         fprintf(stderr, "distcp: %s\n", line);
 }
 
@@ -494,11 +494,11 @@ static void pend_start(struct jobrec *r)
 {
     if (!(r->pend = jobpend_new(r->dir)))
         return;                 /* then writers are told (rec_pending) */
-    if (!r->j->o->job_resume || !jobpend_exists(r->pend))
+    if (!job_opts(r->j)->job_resume || !jobpend_exists(r->pend))
         return;
     unsigned aborted = 0, left = 0;
     struct errinfo ei = {0};
-    if (jobpend_sweep(r->dir, &r->j->cfg, say_rec, r, &aborted, &left, &ei))
+    if (jobpend_sweep(r->dir, job_store_config(r->j), say_rec, r, &aborted, &left, &ei))
         say_rec(r, ei.msg);
     else if (aborted || left)
         rlog(r, "uploads left open by earlier runs: %u dealt with, %u still open "
@@ -507,7 +507,7 @@ static void pend_start(struct jobrec *r)
 
 static int rec_start_(struct job *j, void **ctx, const struct job_resume **resume)
 {
-    struct options *o = j->o;
+    const struct options *o = job_opts(j);
     struct errinfo ei = {0};
     char path[4096], msg[4600];
     bool soft = o->job_id == 0;     /* a new blocking run goes on without a record */
@@ -533,15 +533,16 @@ static int rec_start_(struct job *j, void **ctx, const struct job_resume **resum
     r->interval_ms = iv && atoi(iv) >= 100 ? (unsigned)atoi(iv) : 5000;
     if ((rc = jstore_open(path, &r->store, &ei)))
         return start_fail(j, r, soft, ei.msg);
-    if (o->job_id == 0) {
+    int64_t id = o->job_id;
+    if (id == 0) {
         char cwd[4096];
         if (!getcwd(cwd, sizeof cwd))
             strcpy(cwd, "/");
         if ((rc = jstore_create(r->store, o->job_argv ? o->job_argv : "[]", cwd, false, o->dry_run,
-                                &o->job_id, &ei)))
+                                &id, &ei)))
             return start_fail(j, r, soft, ei.msg);
     }
-    r->id = o->job_id;
+    r->id = id;
     if ((rc = jstore_claim(r->store, r->id, JS_LISTING, o->dry_run, &r->run, &ei)))
         return start_fail(j, r, false, ei.msg);
     jstore_job_dir(r->store, r->id, r->dir, sizeof r->dir);
@@ -686,7 +687,7 @@ static int rec_load_plan_(void *ctx, struct job *j, struct sorter **plan)
         return EXIT_FAIL;
     }
     rlog(r, "resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs", r->earlier, count);
-    if (!j->o->json)
+    if (!job_opts(j)->json)
         fprintf(stderr, "distcp: resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs\n",
                 r->earlier, count);
     return EXIT_OK;
@@ -722,7 +723,7 @@ static int rec_pending_(void *ctx, const char *token, bool open, struct errinfo 
      * open what nobody could clean up */
     if (!r->pend)
         return err_setx(ei, ERR_NOMEM, "cannot record an open upload: out of memory");
-    return jobpend_note(r->pend, r->j->tfs, token, open, ei);
+    return jobpend_note(r->pend, job_target_fs(r->j), token, open, ei);
 }
 
 static void rec_end_(void *ctx, struct job *j, int status)
@@ -747,7 +748,7 @@ static void rec_end_(void *ctx, struct job *j, int status)
     free(r->rows);
     char cj[2048];
     counters_json(r, cj, sizeof cj);
-    int rc = jstore_finish(r->store, r->id, r->run, st, status, j->first_error[0] ? j->first_error : NULL,
+    int rc = jstore_finish(r->store, r->id, r->run, st, status, job_first_error(j),
                            cj, &ei);
     if (rc)
         fprintf(stderr, "distcp: warning: could not record the end of job %lld: %s\n", (long long)r->id, ei.msg);
