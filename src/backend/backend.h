@@ -76,6 +76,14 @@ enum {
                                        mtime as metadata (object stores): wsetattr/setattr
                                        record them, getattrs gives them back (be_attrs.have);
                                        stat/list do not report them */
+    BE_CAP_LOCAL_PATHS   = 1u << 13,/* paths are this host's files: a path of the store can
+                                       be handed to open(2)/opendir(3) as is (-log and
+                                       -xtrack dirs need it) */
+    BE_CAP_LIST_PER_DIR  = 1u << 14,/* list() lists one directory per call, and every process
+                                       that opens the same URI sees the same tree: directories
+                                       can be lent to other processes (MPI ranks) to list.
+                                       Not for a flat paged key listing (S3), nor for a store
+                                       private to one process (mem) */
 };
 
 /* Attribute selectors for getattrs/setattr/wsetattr `what` masks. The values
@@ -329,6 +337,14 @@ struct backend_ops {
      * stays), other codes for failures worth retrying later. Optional (NULL:
      * the store never announces any). */
     int (*abort_pending)(struct be_fs *fs, const char *token, struct errinfo *ei);
+    /* Make what this process wrote to the store durable (the bytes of files
+     * committed so far survive a crash of the host): called before a job
+     * record says those files are done. `path` is a path the writes went
+     * under (the job's work dir; it or a parent exists). ERR_OK when done;
+     * another code when it could not (the caller records nothing as done
+     * that depends on it). Leaves nothing behind. Optional: NULL means a
+     * write is durable once commit() returned (object stores, HDFS). */
+    int (*sync)(struct be_fs *fs, const char *path, struct errinfo *ei);
     /* Writers shared across processes (MPI ranks on other hosts; optional,
      * all three or none) --------------------------------------------------
      * wshare: called by the owner right after create(opts->shared), before

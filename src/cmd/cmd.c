@@ -9,6 +9,7 @@
 
 #include "cmd/cli.h"
 #include "engine/job.h"
+#include "jobs/jobrec.h"
 
 /* azdata's `submit --from-path SRC --to-path DST`: rewritten to the
  * positional form (sources, then the target last). argv[0] is kept. */
@@ -99,7 +100,7 @@ int cmd_main(int argc, char **argv)
         goto out;
     }
     o.job_argv = cmd_argv_json(argc - 1, argv + 1);
-    status = job_run(&o);
+    status = job_run(&o, &jobrec_recorder);
 out:
     options_release(&o);
     return status;

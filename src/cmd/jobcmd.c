@@ -30,6 +30,7 @@
 #include "cmd/cli.h"
 #include "engine/dist.h"
 #include "engine/job.h"
+#include "jobs/jobrec.h"
 #include "jobs/jobpend.h"
 #include "jobs/store.h"
 
@@ -345,7 +346,7 @@ static int detach_and_run(struct options *o, const char *store_path, int64_t id,
         o->job_id = id;
         o->job_detached = true;
         o->progress = 0;
-        int status = job_run(o);
+        int status = job_run(o, &jobrec_recorder);
         /* a job that died before it could claim its row is failed, not pending */
         struct jstore *s = NULL;
         struct errinfo ei = {0};
@@ -847,7 +848,7 @@ static int job_resume(const struct jargs *a)
             fprintf(stderr, "distcp: job %lld resumed in the background; watch it with: distcp job status %lld\n",
                     (long long)r.id, (long long)r.id);
     } else {
-        status = job_run(&o);
+        status = job_run(&o, &jobrec_recorder);
     }
 out:
     options_release(&o);

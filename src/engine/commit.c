@@ -8,9 +8,7 @@
  * skipped. The deletions are gathered first so that --max-delete can refuse
  * before anything is removed. Single-threaded (main thread). */
 #include "engine/commit.h"
-#include "jobs/jobrec.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -20,27 +18,53 @@
 
 #include "engine/copy.h"
 #include "engine/listing.h"
+#include "engine/recorder.h"
 
 #define PATHMAX 8192
 #define TMP_PREFIX ".distcp.tmp."
 
+/* Temp names "<prefix><pid>.<worker>.<seq>.<host>" seen in the temp dir. */
+struct stray {
+    char **names;
+    size_t n, cap;
+};
+#define STRAY_MAX 100000    /* at most this many stray temps removed per run */
+
+static int stray_cb(void *arg, const char *name, size_t namelen, const struct be_stat *st)
+{
+    struct stray *s = arg;
+    if (namelen <= strlen(TMP_PREFIX) ||
+        strncmp(name, TMP_PREFIX, strlen(TMP_PREFIX)) || s->n >= STRAY_MAX)
+        return ERR_OK;
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 16;
+        char **g = realloc(s->names, nc * sizeof *g);
+        if (!g)
+            return ERR_NOMEM;
+        s->names = g;
+        s->cap = nc;
+    }
+    if (!(s->names[s->n] = strndup(name, namelen)))
+        return ERR_NOMEM;
+    s->n++;
+    return ERR_OK;
+}
+
 void commit_clean_stray(struct job *j)
 {
-    /* Local stores only: the temp dir is a directory we can scan with the
-     * backend's list; names carry "<pid>.<worker>.<seq>.<host>". */
+    /* Stores whose paths are this host's files: temp names carry
+     * "<pid>.<worker>.<seq>.<host>", so a temp of this host whose process is
+     * gone was left by a killed run. Listed and removed through the store. */
     struct be_fs *fs = j->tfs;
     const char *dir = j->tmp_dir;
     struct be_stat st;
-    if (j->o->dry_run || !dir || fs->ops->stat(fs, dir, &st, NULL) || st.type != BE_DIR)
+    struct stray s = {0};
+    if (j->o->dry_run || !dir || !(fs->ops->caps & BE_CAP_LOCAL_PATHS) ||
+        fs->ops->stat(fs, dir, &st, NULL) || st.type != BE_DIR)
         return;
-    DIR *d = (fs->ops->caps & BE_CAP_NUMERIC_IDS) && !strcmp(fs->ops->name, "local") ? opendir(dir) : NULL;
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
-            continue;
-        const char *p = de->d_name + strlen(TMP_PREFIX);
+    fs->ops->list(fs, dir, stray_cb, &s, NULL);   /* what it found before a failure is fine */
+    for (size_t i = 0; i < s.n; i++) {
+        const char *p = s.names[i] + strlen(TMP_PREFIX);
         char *end = NULL;
         long pid = strtol(p, &end, 10);
         if (!end || *end != '.' || pid <= 0)
@@ -57,11 +81,13 @@ void commit_clean_stray(struct job *j)
         if (pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
             continue;
         char path[PATHMAX];
-        snprintf(path, sizeof path, "%s/%s", strcmp(dir, "/") ? dir : "", de->d_name);
+        snprintf(path, sizeof path, "%s/%s", strcmp(dir, "/") ? dir : "", s.names[i]);
         if (fs->ops->remove(fs, path, false, NULL) == ERR_OK)
             fprintf(stderr, "distcp: removed stray temp file '%s' left by a killed run (pid %ld)\n", path, pid);
     }
-    closedir(d);
+    for (size_t i = 0; i < s.n; i++)
+        free(s.names[i]);
+    free(s.names);
 }
 
 static int trash_move(struct job *j, struct be_fs *tfs, const char *path, const char *key,
@@ -142,18 +168,18 @@ static int do_delete(struct job *j)
                 pthread_mutex_unlock(&j->out_lock);
             }
             job_count(j, C_DELETED, 1);
-            jobrec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_DELETED, NULL);
+            rec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_DELETED, NULL);
             continue;
         }
         int rc = j->o->trash_dir ? trash_move(j, j->tfs, path, key, &ei)
                                  : j->tfs->ops->remove(j->tfs, path, true, &ei);
         if (rc == ERR_OK || rc == ERR_NOT_FOUND) {
             job_count(j, C_DELETED, 1);
-            jobrec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_DELETED,
+            rec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_DELETED,
                        j->o->trash_dir ? "moved to the trash" : NULL);
             continue;
         }
-        jobrec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_FAILED, ei.msg);
+        rec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_FAILED, ei.msg);
         if (j->o->ignore_failures) {
             job_error(j, "cannot delete '%s' (ignored, -i): %s", path, ei.msg);
             continue;
@@ -207,7 +233,7 @@ static int do_xtrack(struct job *j)
     struct be_fs *fs = NULL;
     char *dir = NULL;
     if (backend_open_uri(j->o->xtrack_dir, &j->cfg, &fs, &dir, &ei) ||
-        strcmp(fs->ops->name, "local") || fs->ops->mkdirs(fs, dir, 0777, &ei)) {
+        !(fs->ops->caps & BE_CAP_LOCAL_PATHS) || fs->ops->mkdirs(fs, dir, 0777, &ei)) {
         job_fail(j, EXIT_FAIL, "cannot use -xtrack dir '%s': %s", j->o->xtrack_dir,
                  ei.msg[0] ? ei.msg : "only local directories are supported");
         backend_close(fs);

@@ -25,8 +25,8 @@
  *
  * Threading: one struct wctx per worker; counters are atomics in the job. */
 #include "engine/copy.h"
-#include "jobs/jobpend.h"
-#include "jobs/jobrec.h"
+#include "engine/recorder.h"
+#include "engine/testpoint.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -72,8 +72,7 @@ struct copyrun {
     uint64_t chunk_min, chunk_size;
     int n_job;                            /* workers of the whole job (MPI: every rank) */
     bool share_chunks;                    /* MPI: big files' chunks go to other ranks */
-    const char *fail_read, *fail_write;   /* test fault hooks */
-    int fail_chunk_rank;                  /* DISTCP_TEST_FAIL_CHUNK: -1 = off */
+    bool test_chunks;                     /* MPI chunks: testpoint.h fail_chunk applies */
     unsigned retry_delay_ms;
 };
 
@@ -282,11 +281,6 @@ struct xfer {              /* one file (or one chunk of it) being written */
     uint16_t replication;  /* create with this replication (-pr), 0 = store default */
 };
 
-static bool want_fail(const char *hook, const char *path)
-{
-    return hook && *hook && strstr(path, hook);
-}
-
 /* Copy [off, off+len) of the source into writer wr. Read errors set *readside.
  * On success *crc is the CRC32C of the range (when computed) and *crc_ok. */
 static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
@@ -301,10 +295,8 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
     int rc;
     *crc_ok = true;
     *readside = true;
-    if (want_fail(r->fail_read, x->src)) {
-        rc = err_setx(ei, ERR_ACCESS, "cannot open '%s': Permission denied (test fault DISTCP_TEST_FAIL_READ)", x->src);
+    if ((rc = tp_fail_read(x->src, ei)))
         goto out;
-    }
     if ((rc = x->sfs->ops->open_read(x->sfs, x->src, off, &rd, ei)))
         goto out;
     /* fast path: the store copies without us (reflink / copy_file_range) */
@@ -369,7 +361,7 @@ static int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
         if ((rc = x->tfs->ops->write(wr, off + done, w->buf, got, ei)))
             goto out;
         done += got;
-        jobrec_pause_point(r->j, "writing");   /* test hook: kill -9 mid-file */
+        tp_pause(r->j, "writing");   /* test hook: kill -9 mid-file */
         atomic_fetch_add_explicit(&r->j->progress_bytes, got, memory_order_relaxed);
     }
     if (check_eof && !at_eof) {
@@ -400,7 +392,7 @@ static void tmp_tag(struct wctx *w, char *buf, size_t n)
 }
 
 /* Start the target file of x: temp or direct per -direct, size hint for
- * preallocation; honours the DISTCP_TEST_FAIL_WRITE test hook. */
+ * preallocation; honours the test build's fail_write hook (testpoint.h). */
 static int open_writer(struct wctx *w, struct xfer *x, bool shared, struct be_file **wr,
                        struct errinfo *ei)
 {
@@ -417,11 +409,11 @@ static int open_writer(struct wctx *w, struct xfer *x, bool shared, struct be_fi
     co.blocksize = x->blocksize;
     co.replication = x->replication;
     co.type_checked = true;   /* process_entry refused type conflicts */
-    co.pending = jobpend_note;   /* open uploads recorded for resume / job clean */
-    co.pending_arg = j;
+    co.pending = j->rec ? j->rec->ops->pending : NULL;   /* open uploads recorded for */
+    co.pending_arg = j->rec ? j->rec->ctx : NULL;        /* resume / job clean */
     co.shared = shared;
-    if (want_fail(x->r->fail_write, x->dst))
-        return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", x->dst);
+    if ((rc = tp_fail_write(x->dst, ei)))
+        return rc;
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
         return rc;
     return x->tfs->ops->create(x->tfs, x->dst, &co, wr, ei);
@@ -827,7 +819,9 @@ void copy_chunk_exec(struct job *j, int worker, const struct dist_offer *o, size
     }
     struct xfer x = {.r = r, .sfs = j->roots[e->root].fs, .tfs = j->tfs, .src = w->src,
                      .dst = w->dst, .size = e->size};
-    bool fault = r->fail_chunk_rank >= 0 && r->fail_chunk_rank == dist_rank();
+    struct errinfo fei = {0};
+    bool fault = r->test_chunks &&
+                 engine_testhooks->fail_chunk(dist_rank(), w->dst, idx, &fei) != ERR_OK;
     for (int attempt = 0; attempt < 3; attempt++) {
         struct be_file *jw = NULL;
         err_clear(&ei);
@@ -838,10 +832,10 @@ void copy_chunk_exec(struct job *j, int worker, const struct dist_offer *o, size
         /* the test fault writes half the range, then fails (a rank failing mid-chunk) */
         rc = copy_range_data(w, &x, jw, off, fault ? clen / 2 : clen, false, &crc, &crc_ok,
                              &readside, &ei);
-        if (!rc && fault)
-            rc = err_setx(&ei, ERR_ACCESS, "cannot write '%s': Permission denied (test fault "
-                          "DISTCP_TEST_FAIL_CHUNK on rank %d, chunk %" PRIu32 ")", w->dst,
-                          dist_rank(), idx);
+        if (!rc && fault) {
+            ei = fei;
+            rc = fei.code;
+        }
         if (rc) {
             j->tfs->ops->wjoin_end(jw, false, NULL, 0, NULL);
         } else if ((rc = j->tfs->ops->wjoin_end(jw, true, rdata, RCPT_DATA_MAX, &ei))) {
@@ -929,7 +923,7 @@ static void record_result(struct wctx *w, const struct entry *e, const char *src
     if (rc == ERR_CANCELLED)
         return;                 /* stopped on request: not a failure, not done */
     if (rc == ERR_OK) {
-        jobrec_row(j, w->id, e, src, dst, appended ? JR_APPENDED : JR_COPIED, NULL);
+        rec_row(j, w->id, e, src, dst, appended ? JR_APPENDED : JR_COPIED, NULL);
         job_count(j, C_COPY, 1);
         job_count(j, C_BYTESEXPECTED, e->size);
         job_count(j, C_BYTESCOPIED, appended ? tail : e->size);
@@ -938,7 +932,7 @@ static void record_result(struct wctx *w, const struct entry *e, const char *src
                  src, e->size, dst, old_tlen);
         return;
     }
-    jobrec_row(j, w->id, e, src, dst, JR_FAILED, ei->msg);
+    rec_row(j, w->id, e, src, dst, JR_FAILED, ei->msg);
     if (readside && j->o->ignore_failures) {
         job_count(j, C_FAIL, 1);
         job_count(j, C_BYTESFAILED, e->size);
@@ -1110,7 +1104,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
         return;
     }
     if ((rc = sfs->ops->readlink(sfs, w->src, link, sizeof link, &ei))) {
-        jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
+        rec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
         if (j->o->ignore_failures) {
             job_count(j, C_FAIL, 1);
             wlog(w, "FAIL: %s - %s", w->src, ei.msg);
@@ -1125,7 +1119,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
                     !strcmp(cur, link);
         bool skip = !j->o->overwrite && !j->target_root_is_file && (!j->o->update || same);
         if (skip) {
-            jobrec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED,
+            rec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED,
                        same ? "same link target" : "target exists (no -update/-overwrite)");
             job_count(j, C_SKIP, 1);
             wlog(w, "SKIP: %s", w->src);
@@ -1136,7 +1130,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
     job_count(j, C_COPY, 1);
     dry(j, "COPY %s -> %s", w->src, w->dst);
     if (j->o->dry_run) {
-        jobrec_row(j, w->id, e, w->src, w->dst, JR_COPIED, NULL);
+        rec_row(j, w->id, e, w->src, w->dst, JR_COPIED, NULL);
         return;
     }
     /* create under a temp name next to the target, then rename over it */
@@ -1169,10 +1163,10 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
             }
         }
     }
-    jobrec_row(j, w->id, e, w->src, w->dst, JR_COPIED, NULL);
+    rec_row(j, w->id, e, w->src, w->dst, JR_COPIED, NULL);
     return;
 fail:
-    jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
+    rec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
     job_fail(j, EXIT_FAIL, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
 }
 
@@ -1214,7 +1208,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
     int rc;
     if (atomic_load(&j->cancel))
         return;
-    jobrec_pause_point(j, "copying");
+    tp_pause(j, "copying");
     if (job_src_path(j, e, w->src, sizeof w->src) || job_path(j->work, e, w->dst, sizeof w->dst)) {
         job_fail(j, EXIT_FAIL, "path too long below '%s'", j->work);
         return;
@@ -1253,14 +1247,14 @@ static void process_entry(struct wctx *w, const struct entry *e)
         if (!texists)
             dry(j, "MKDIR %s", w->dst);
         if (j->o->dry_run || texists) {
-            jobrec_row(j, w->id, e, w->src, w->dst, texists ? JR_DIR_EXISTS : JR_MKDIR, NULL);
+            rec_row(j, w->id, e, w->src, w->dst, texists ? JR_DIR_EXISTS : JR_MKDIR, NULL);
             return;
         }
         if ((rc = do_mkdir(w, w->dst, &ei))) {
-            jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
+            rec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
             job_fail(j, EXIT_FAIL, "mkdir failed for %s: %s", w->dst, ei.msg);
         } else {
-            jobrec_row(j, w->id, e, w->src, w->dst, JR_MKDIR, NULL);
+            rec_row(j, w->id, e, w->src, w->dst, JR_MKDIR, NULL);
         }
         return;
     }
@@ -1269,7 +1263,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     if (e->type != BE_FILE) {
-        jobrec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED, "not a regular file, directory or symbolic link");
+        rec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED, "not a regular file, directory or symbolic link");
         job_error(j, "skipping '%s': not a regular file, directory or symbolic link", w->src);
         return;
     }
@@ -1279,7 +1273,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     if (act == ACT_SKIP) {
-        jobrec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED, w->why);
+        rec_row(j, w->id, e, w->src, w->dst, JR_SKIPPED, w->why);
         job_count(j, C_SKIP, 1);
         job_count(j, C_BYTESSKIPPED, e->size);
         wlog(w, "SKIP: %s", w->src);
@@ -1292,7 +1286,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     }
     if (j->o->dry_run) {
-        jobrec_row(j, w->id, e, w->src, w->dst, act == ACT_APPEND ? JR_APPENDED : JR_COPIED, NULL);
+        rec_row(j, w->id, e, w->src, w->dst, act == ACT_APPEND ? JR_APPENDED : JR_COPIED, NULL);
         job_count(j, C_COPY, 1);
         job_count(j, C_BYTESEXPECTED, e->size);
         job_count(j, C_BYTESCOPIED, act == ACT_APPEND ? e->size - ts.size : e->size);
@@ -1419,8 +1413,6 @@ int copy_run(struct job *j)
     double bw_share = 1.0;
     r.j = j;
     r.n = workers_for(j, &wbase, &bw_share);
-    r.fail_read = getenv("DISTCP_TEST_FAIL_READ");
-    r.fail_write = getenv("DISTCP_TEST_FAIL_WRITE");
     const char *rd = options_def(j->o, "distcp.copy.retry.delay.ms");
     r.retry_delay_ms = rd ? (unsigned)atoi(rd) : 500;
     long cbs = j->o->copy_buffer_size;
@@ -1429,7 +1421,6 @@ int copy_run(struct job *j)
     r.chunk_min = (uint64_t)env_int("DISTCP_CHUNK_MIN_MB", 256) << 20;
     r.chunk_size = (uint64_t)env_int("DISTCP_CHUNK_MB", 64) << 20;
     r.n_job = r.n;
-    r.fail_chunk_rank = -1;
     if (job_dist && job_dist->chunk_offer && j->tfs->ops->wshare && r.n > 0) {
         /* MPI: a big file's chunks go to every rank's workers */
         int m = j->o->max_maps < 1 ? 1 : j->o->max_maps;
@@ -1438,9 +1429,7 @@ int copy_run(struct job *j)
         r.n_job = m < all ? m : all;
         if (r.n_job < r.n)
             r.n_job = r.n;
-        const char *fc = getenv("DISTCP_TEST_FAIL_CHUNK");
-        if (fc && *fc)
-            r.fail_chunk_rank = atoi(fc);
+        r.test_chunks = TP_HOOK(fail_chunk);
     }
     throttle_init(&r.global, j->o->global_bandwidth_mb * 1048576.0 * bw_share, 1);
     j->nworkers = r.n;
@@ -1506,11 +1495,11 @@ int copy_run(struct job *j)
                     break;
                 /* the plan file's entries are read-only views: stamp the ordinal */
                 ((struct entry *)e)->seq = seq++;
-                if (jobrec_done_earlier(j, e->seq)) {
+                if (rec_done_earlier(j, e->seq)) {
                     /* finished and journaled by an earlier run: never again */
                     char sp[PATHMAX];
                     if (!job_src_path(j, e, sp, sizeof sp))
-                        jobrec_row(j, JR_MAIN_WORKER, e, sp, NULL, JR_DONE_EARLIER, NULL);
+                        rec_row(j, JR_MAIN_WORKER, e, sp, NULL, JR_DONE_EARLIER, NULL);
                     continue;
                 }
                 const struct tstat *tp = have ? &t : NULL;

@@ -73,8 +73,8 @@ struct dist {
     void (*message)(struct dist *d, struct job *j, int status, const char *msg);
     /* Collective, once, at the end: rank 0's final status to every rank. */
     int (*end)(struct dist *d, struct job *j, int status);
-    /* Ranks other than 0 (worker threads): one report row (jobrec_row's
-     * arguments, action an enum jr_action), shipped to rank 0, whose job
+    /* Ranks other than 0 (worker threads): one report row (rec_row's
+     * arguments, action an enum jr_action, recorder.h), shipped to rank 0, whose job
      * record writes it as its own (report rows and journal). */
     void (*row)(struct dist *d, struct job *j, int worker, const struct entry *e, const char *src,
                 const char *dst, int action, const char *detail);

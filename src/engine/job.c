@@ -23,8 +23,8 @@
 #include "engine/copy.h"
 #include "engine/dist.h"
 #include "engine/listing.h"
-#include "jobs/jobpend.h"
-#include "jobs/jobrec.h"
+#include "engine/recorder.h"
+#include "engine/testpoint.h"
 #include "util/filter.h"
 #include "util/path.h"
 
@@ -32,6 +32,7 @@
 #define MAX_KEPT_ERRORS 100
 
 struct dist *job_dist;
+const struct engine_testhooks *engine_testhooks;
 
 double now_seconds(void)
 {
@@ -76,7 +77,7 @@ static void report(struct job *j, int status, const char *fmt, va_list ap)
     pthread_mutex_lock(&j->err_lock);
     fprintf(stderr, "%sdistcp: %s\n", progress_on(j) ? "\r\033[K" : "", msg);
     keep_error(j, msg);
-    jobrec_error(j, msg);
+    rec_error(j, msg);
     if (status)
         fail_locked(j, status, msg);
     pthread_mutex_unlock(&j->err_lock);
@@ -285,7 +286,7 @@ static void summary(struct job *j, int status, double dur)
         for (int k = 0; k < n && o < sizeof line; k++)
             o += (size_t)snprintf(line + o, sizeof line - o, "%s%s=%" PRIu64, k ? ", " : "",
                                   counter_display[order[k]], c[order[k]]);
-        jobrec_log(j, "job %s in %.2f s: %s", word, dur, line);
+        rec_log(j, "job %s in %.2f s: %s", word, dur, line);
     }
     if (j->o->json) {
         FILE *f = stdout;
@@ -444,7 +445,7 @@ int job_open_log_dir(struct job *j)
     char *p = NULL;
     if (!o->log_dir)
         return EXIT_OK;
-    if (backend_open_uri(o->log_dir, &j->cfg, &fs, &p, &ei) || strcmp(fs->ops->name, "local") ||
+    if (backend_open_uri(o->log_dir, &j->cfg, &fs, &p, &ei) || !(fs->ops->caps & BE_CAP_LOCAL_PATHS) ||
         fs->ops->mkdirs(fs, p, 0777, &ei)) {
         job_fail(j, EXIT_FAIL, "cannot use -log dir '%s': %s", o->log_dir,
                  ei.msg[0] ? ei.msg : "only local directories are supported");
@@ -472,16 +473,16 @@ static int job_setup_rank0(struct job *j)
         fprintf(stderr, "distcp: -p%s: not applicable to this store (%s has no replication, block size or checksum type); ignored\n",
                 l, j->tfs->ops->name);
     }
-    if ((status = setup_work(j)) || (status = jobrec_saved_work(j)))
+    if ((status = setup_work(j)) || (status = job_resume_apply_work(j)))
         goto out;
     if ((status = job_open_log_dir(j)))
         goto out;
     commit_clean_stray(j);
-    bool resuming = jobrec_resuming(j);
+    bool resuming = j->resume != NULL;
     if (resuming)
-        status = jobrec_load_plan(j);
+        status = rec_load_plan(j);
     else if (!(status = listing_build(j)))
-        status = jobrec_save_plan(j);
+        status = rec_save_plan(j);
     if (status)
         goto out;
     if (o->atomic && !o->dry_run && !resuming) {
@@ -500,7 +501,7 @@ out:
     return status;
 }
 
-int job_run(struct options *o)
+int job_run(struct options *o, const struct recorder_ops *rops)
 {
     struct job jb;
     struct job *j = &jb;
@@ -508,6 +509,7 @@ int job_run(struct options *o)
     struct progress prog = {0};
     bool prog_started = false;
     bool shared = false;
+    struct recorder rec = {0};
     memset(j, 0, sizeof *j);
     j->o = o;
     j->t_start = now_seconds();
@@ -550,9 +552,8 @@ int job_run(struct options *o)
     }
     if (o->dry_run && !o->json)
         j->dry_out = stdout;
-    if (dist_rank() == 0 && (status = jobrec_start(j)))
-        goto out;
-    jobpend_start(j);   /* a resumed job first aborts uploads killed runs left */
+    if (dist_rank() == 0 && rops && (status = rec_start(j, &rec, rops)))
+        goto out;       /* a resumed job's recorder first aborts uploads killed runs left */
     if ((status = setup_filters(j)))
         goto out;
     atomic_store(&j->phase, PHASE_LISTING);
@@ -577,14 +578,14 @@ int job_run(struct options *o)
             goto out;
     }
     atomic_store(&j->phase, PHASE_COPYING);
-    jobrec_phase(j, PHASE_COPYING);
+    rec_phase(j, PHASE_COPYING);
     if ((status = copy_run(j)))
         goto out;
-    if (jobrec_cancelled(j) || dist_rank() != 0)
+    if (job_cancelled(j) || dist_rank() != 0)
         goto out;
     atomic_store(&j->phase, PHASE_COMMITTING);
-    jobrec_phase(j, PHASE_COMMITTING);
-    jobrec_pause_point(j, "committing");
+    rec_phase(j, PHASE_COMMITTING);
+    tp_pause(j, "committing");
     status = commit_run(j);
 out:
     if (!status)
@@ -595,7 +596,7 @@ out:
             status = job_dist->share(job_dist, j, status ? status : EXIT_FAIL);
         status = job_dist->end(job_dist, j, status);
     }
-    if (jobrec_cancelled(j)) {
+    if (job_cancelled(j)) {
         /* stopped on request: nothing half-written stays visible (temp
          * writers were aborted); the job can be resumed */
         fprintf(stderr, "distcp: job cancelled; files finished so far are kept, temp files removed\n");
@@ -612,8 +613,7 @@ out:
     }
     if (dist_rank() == 0)
         summary(j, status, now_seconds() - j->t_start);
-    jobpend_end(j);
-    jobrec_end(j, status);
+    rec_end(j, status);
     if (j->workdir[0])
         remove_tree_local(j->workdir);
     sorter_free(j->plan);

@@ -19,8 +19,9 @@
 #include "engine/entry.h"
 #include "engine/options.h"
 
-struct jobrec;
-struct jobpend;
+struct recorder;
+struct recorder_ops;
+struct job_resume;
 
 struct filter;
 
@@ -92,8 +93,8 @@ struct job {
     atomic_int failed;           /* a non-ignorable failure happened */
     atomic_int cancel;           /* stop dispatching */
     atomic_int user_cancel;      /* the user asked to stop (signal, `job cancel`) */
-    struct jobrec *rec;          /* the job's record (src/jobs/), or NULL */
-    struct jobpend *pend;        /* open server-side uploads (jobs/jobpend.c), or NULL */
+    struct recorder *rec;        /* who records the run (recorder.h), or NULL */
+    const struct job_resume *resume; /* saved setup of a resumed run (borrowed from rec), or NULL */
     int first_exit;              /* exit status of the first fatal failure */
     char first_error[2048];
     pthread_mutex_t err_lock;
@@ -114,8 +115,9 @@ struct job {
 
 enum job_phase { PHASE_LISTING, PHASE_COPYING, PHASE_COMMITTING, PHASE_DONE };
 
-/* Run a parsed copy job to completion; returns the exit status. */
-int job_run(struct options *o);
+/* Run a parsed copy job to completion; returns the exit status. rec: the
+ * recorder to report to (recorder.h; borrowed), NULL when nothing records. */
+int job_run(struct options *o, const struct recorder_ops *rec);
 
 /* Shared helpers used across engine modules ----------------------------- */
 double now_seconds(void);
@@ -141,5 +143,12 @@ int job_src_path(const struct job *j, const struct entry *e, char *buf, size_t n
 int job_ensure_tmp_dir(struct job *j, struct errinfo *ei);
 /* -log DIR: create it and set j->log_dir (no-op without -log). */
 int job_open_log_dir(struct job *j);
+/* The user asked to stop (signal, `job cancel`). Any thread. */
+bool job_cancelled(const struct job *j);
+/* Stop the job as a user cancel does; true for the first request. Any thread. */
+bool job_request_cancel(struct job *j);
+/* Make what this process wrote to the target durable (the store's sync
+ * slot; stores without one: nothing to do). ERR_OK or an err_code. */
+int job_sync_target(struct job *j);
 
 #endif

@@ -15,7 +15,7 @@
  * plan is the same as a threaded one and faster ranks take more. */
 #include "engine/listing.h"
 #include "engine/dist.h"
-#include "jobs/jobrec.h"
+#include "engine/recorder.h"
 
 #include "engine/decide.h"
 
@@ -376,7 +376,7 @@ int listing_prepare(struct job *j)
         goto out;
     }
     /* a resumed job decides its bases as it did when it listed */
-    jobrec_saved_target(j);
+    job_resume_apply_target(j);
 
     /* sources */
     if (o->source_list) {
@@ -547,7 +547,7 @@ static bool excluded(struct walk *w, const char *path, size_t len)
 
 static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_stat *st)
 {
-    jobrec_pause_point(((struct wthread *)arg)->w->j, "listing");
+    tp_pause(((struct wthread *)arg)->w->j, "listing");
     struct wthread *t = arg;
     struct walk *w = t->w;
     char *buf = t->buf;
@@ -600,18 +600,14 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
 
 /* List one directory with the walk's retries (B §10: each listStatus is
  * retried up to 3 times). `stop`: a callback error (retrying cannot help).
- * DISTCP_TEST_FAIL_LIST=<text> fails directories whose path contains text,
- * as an unreadable one would (root reads any directory). */
+ * The test build may fail a directory as an unreadable one would
+ * (testpoint.h fail_list). */
 static int list_dir(struct be_fs *fs, const char *path, be_list_cb cb, void *arg,
                     const struct errinfo *stop, struct errinfo *ei)
 {
-    const char *fl = getenv("DISTCP_TEST_FAIL_LIST");
-    if (fl && *fl && strstr(path, fl)) {
-        char d[PATHMAX];
-        backend_display(fs, path, d, sizeof d);
-        return err_setx(ei, ERR_ACCESS, "cannot list '%s': Permission denied (test fault DISTCP_TEST_FAIL_LIST)", d);
-    }
-    int rc = ERR_OK;
+    int rc = tp_fail_list(fs, path, ei);
+    if (rc)
+        return rc;
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = fs->ops->list(fs, path, cb, arg, ei);
         if (!rc || err_class_of(rc) != ERRC_RETRY || (stop && stop->code))
@@ -847,11 +843,9 @@ static bool dist_listing(const struct job *j)
 {
     if (!job_dist || job_dist->size < 2 || !job_dist->list_walk)
         return false;
-    for (size_t i = 0; i < j->nroots; i++) {
-        const char *n = j->roots[i].fs->ops->name;
-        if (strcmp(n, "local") && strcmp(n, "webhdfs"))
+    for (size_t i = 0; i < j->nroots; i++)
+        if (!(j->roots[i].fs->ops->caps & BE_CAP_LIST_PER_DIR))
             return false;
-    }
     return true;
 }
 
@@ -897,8 +891,7 @@ int listing_build(struct job *j)
     if ((w.dist = dist_listing(j))) {
         w.nslots = (size_t)job_dist->size * DIST_LIST_AHEAD;
         /* test hook: every directory is listed by another rank */
-        const char *ro = getenv("DISTCP_TEST_LIST_REMOTE_ONLY");
-        if (ro && *ro == '1')
+        if (tp_list_remote_only())
             w.nthreads = 0;
     }
     j->plan = sorter_new(j->workdir, sorter_mem());

@@ -31,8 +31,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/job.h"
-#include "jobs/jobrec.h"
 
 #define LINE_MAX_ 16384
 #define OPEN_MAX 100000
@@ -94,59 +92,41 @@ static bool unesc(char *s)
     return true;
 }
 
-static void say_job(void *arg, const char *line);
-
-void jobpend_start(struct job *j)
+struct jobpend *jobpend_new(const char *dir)
 {
-    const char *dir = jobrec_dir(j);
-    if (!dir || j->pend)
-        return;
     struct jobpend *p = calloc(1, sizeof *p);
     if (!p)
-        return;                 /* then nothing is recorded: writers are told */
+        return NULL;
     pthread_mutex_init(&p->lock, NULL);
     p->fd = -1;
     snprintf(p->path, sizeof p->path, "%s/pending", dir);
-    j->pend = p;
-    if (!j->o->job_resume || access(p->path, F_OK))
-        return;
-    unsigned aborted = 0, left = 0;
-    struct errinfo ei = {0};
-    if (jobpend_sweep(dir, &j->cfg, say_job, j, &aborted, &left, &ei))
-        say_job(j, ei.msg);
-    else if (aborted || left)
-        jobrec_log(j, "uploads left open by earlier runs: %u dealt with, %u still open "
-                   "(tried again by the next resume or job clean)", aborted, left);
+    return p;
 }
 
-void jobpend_end(struct job *j)
+bool jobpend_exists(const struct jobpend *p)
 {
-    struct jobpend *p = j ? j->pend : NULL;
+    return access(p->path, F_OK) == 0;
+}
+
+void jobpend_free(struct jobpend *p)
+{
     if (!p)
         return;
     if (p->fd >= 0)
         close(p->fd);
     pthread_mutex_destroy(&p->lock);
     free(p);
-    j->pend = NULL;
 }
 
-int jobpend_note(void *arg, const char *token, bool opened, struct errinfo *ei)
+int jobpend_note(struct jobpend *p, const struct be_fs *tfs, const char *token, bool opened,
+                 struct errinfo *ei)
 {
-    struct job *j = arg;
-    struct jobpend *p = j ? j->pend : NULL;
     char *line = NULL, tok[LINE_MAX_ / 2];
     int rc = ERR_OK;
-    if (!p) {
-        /* a recorded job without its record (out of memory at start) must
-         * not open what nobody could clean up; an unrecorded run may */
-        return jobrec_dir(j) ? err_setx(ei, ERR_NOMEM, "cannot record an open upload: out "
-                                        "of memory") : ERR_OK;
-    }
     pthread_mutex_lock(&p->lock);
     if (!p->store[0]) {
         char s[900];
-        snprintf(s, sizeof s, "%s://%s", j->tfs->scheme, j->tfs->authority);
+        snprintf(s, sizeof s, "%s://%s", tfs->scheme, tfs->authority);
         if (!esc(s, p->store, sizeof p->store)) {
             rc = err_setx(ei, ERR_TOO_LONG, "cannot record an open upload in '%s': the store "
                           "name is too long", p->path);
@@ -202,15 +182,6 @@ static void say(jobpend_say_fn fn, void *arg, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     fn(arg, buf);
-}
-
-/* The resume's voice: the job log and stderr. */
-static void say_job(void *arg, const char *line)
-{
-    struct job *j = arg;
-    jobrec_log(j, "%s", line);
-    if (!j->o->json)
-        fprintf(stderr, "distcp: %s\n", line);
 }
 
 /* Read the open records of `path` into *recs. */

@@ -6,27 +6,28 @@
  * On disk: <job dir>/pending (see jobpend.c for the format).
  *
  * Threading: jobpend_note is called by writers on many threads at once (a
- * mutex guards the file); jobpend_start/jobpend_end by the main thread
- * before workers start / after they stopped. */
+ * mutex guards the file); jobpend_new/jobpend_free by the main thread
+ * before workers start / after they stopped (jobrec.c, the recorder). */
 #ifndef DISTCP_JOBS_JOBPEND_H
 #define DISTCP_JOBS_JOBPEND_H
 #include <stdbool.h>
 
 #include "backend/backend.h"
 
-struct job;
+struct jobpend;
 
-/* After jobrec_start: set up recording for the job (no-op when it is not
- * recorded); a resumed job first aborts what earlier runs left open, saying
- * so in the job log and on stderr. */
-void jobpend_start(struct job *j);
-/* be_create_opts.pending for the job's writers (arg: the struct job). An
+/* The record of job directory `dir` (the file is created on the first
+ * open upload); NULL when out of memory. Caller-owned: jobpend_free. */
+struct jobpend *jobpend_new(const char *dir);
+/* The record file exists (earlier runs may have left uploads open). */
+bool jobpend_exists(const struct jobpend *p);
+/* be_create_opts.pending for a writer into target store tfs (borrowed): an
  * open record is fdatasync'ed before this returns; a record that cannot be
- * written is an error (the writer then does not go on). ERR_OK without
- * recording when the job is not recorded. */
-int jobpend_note(void *arg, const char *token, bool open, struct errinfo *ei);
-/* Close the record file. */
-void jobpend_end(struct job *j);
+ * written is an error (the writer then does not go on). */
+int jobpend_note(struct jobpend *p, const struct be_fs *tfs, const char *token, bool open,
+                 struct errinfo *ei);
+/* Close the record file and free p. Accepts NULL. */
+void jobpend_free(struct jobpend *p);
 
 /* What a sweep tells: one line per upload, for the job log or the terminal. */
 typedef void (*jobpend_say_fn)(void *arg, const char *line);

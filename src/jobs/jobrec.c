@@ -6,9 +6,14 @@
  * followed by count 8-byte records { u32 seq; u8 action; u8 pad[3] }.
  * A batch whose header or CRC does not check (a torn write at a crash) ends
  * the journal: what follows is ignored, so nothing not durably recorded is
- * ever trusted. Before a batch is written the target's file system is
- * synced (syncfs) for local targets, so a recorded file's bytes are on disk
- * before its record is. */
+ * ever trusted. Before a batch is written the target is made durable
+ * (job_sync_target: the store's sync slot, syncfs for local targets), so a
+ * recorded file's bytes are on disk before its record is.
+ *
+ * This is the job store's recorder (engine/recorder.h, docs/jobs-recorder.md):
+ * the engine calls it through jobrec_recorder; it reads the job (options,
+ * counters) and never writes it - resume state goes back as a struct
+ * job_resume, a cancel request through job_request_cancel(). */
 #include "jobs/jobrec.h"
 
 #include <errno.h>
@@ -24,9 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/dist.h"
 #include "engine/entry.h"
 #include "engine/job.h"
+#include "jobs/jobpend.h"
 #include "jobs/store.h"
 #include "util/checksum.h"
 #include "util/path.h"
@@ -41,14 +46,16 @@ struct jrec_rec {
 };
 
 struct jobrec {
+    struct job *j;              /* borrowed: read only (options, counters, target store) */
     struct jstore *store;
     int64_t id;
     int run;
     bool detached;
     char dir[4096];
     char rundir[4200];
-    json_t *setup;              /* saved setup when resuming with a plan */
+    struct job_resume resume;   /* saved setup when resuming with a plan (have_plan) */
     bool have_plan;
+    struct jobpend *pend;       /* open server-side uploads, NULL when out of memory */
 
     /* journal */
     int jfd;
@@ -78,11 +85,6 @@ struct jobrec {
     unsigned interval_ms;
 
     int nerrors;
-    /* test pause */
-    char pause_phase[32];
-    uint64_t pause_at;
-    _Atomic uint64_t pause_count;
-    atomic_int paused;
     bool cancel_logged;
 };
 
@@ -107,15 +109,10 @@ const char *jr_action_name(enum jr_action a, bool dry_run)
     return (unsigned)a < JR__COUNT ? action_names[a] : "UNKNOWN";
 }
 
-bool jobrec_cancelled(const struct job *j)
+static void rlog(struct jobrec *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rlog(struct jobrec *r, const char *fmt, ...)
 {
-    return atomic_load(&j->user_cancel) != 0;
-}
-
-void jobrec_log(struct job *j, const char *fmt, ...)
-{
-    struct jobrec *r = j->rec;
-    if (!r || !r->log)
+    if (!r->log)
         return;
     va_list ap;
     va_start(ap, fmt);
@@ -135,36 +132,8 @@ void jobrec_log(struct job *j, const char *fmt, ...)
 
 /* ------------------------------------------------------------ journal */
 
-static int sync_target(struct job *j)
+static void journal_flush(struct jobrec *r, bool sync)
 {
-    if (strcmp(j->tfs->ops->name, "local"))
-        return 0;               /* remote stores: a completed write is durable */
-    char *p = strdup(j->work ? j->work : j->target);
-    int fd = -1;
-    while (p && fd < 0) {
-        fd = open(p, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0 || !strcmp(p, "/") || !*p)
-            break;
-        char *q = path_parent(p);
-        free(p);
-        p = q;
-    }
-    free(p);
-    if (fd < 0)
-        return -1;
-    int rc = syncfs(fd);
-    close(fd);
-    return rc;
-}
-
-int jobrec_sync_target(struct job *j)
-{
-    return sync_target(j);
-}
-
-static void journal_flush(struct job *j, bool sync)
-{
-    struct jobrec *r = j->rec;
     pthread_mutex_lock(&r->jlock);
     struct jrec_rec *b = r->jbuf;
     size_t n = r->jn;
@@ -176,7 +145,7 @@ static void journal_flush(struct job *j, bool sync)
         return;
     }
     if (sync)
-        sync_target(j);
+        job_sync_target(r->j);
     uint32_t hdr[4] = {JMAGIC, (uint32_t)n, crc32c_update(0, b, n * sizeof *b), (uint32_t)r->run};
     size_t len = sizeof hdr + n * sizeof *b;
     char *out = malloc(len);
@@ -194,7 +163,7 @@ static void journal_flush(struct job *j, bool sync)
         }
         if (off < len || fdatasync(r->jfd)) {
             /* not recorded: a resume re-checks these files by the normal rules */
-            jobrec_log(j, "cannot write the journal of job %lld: %s; %zu finished entries are not recorded",
+            rlog(r, "cannot write the journal of job %lld: %s; %zu finished entries are not recorded",
                        (long long)r->id, strerror(errno ? errno : EIO), n);
         }
         free(out);
@@ -266,10 +235,10 @@ static int journal_load(struct jobrec *r, uint64_t count, struct errinfo *ei)
     return ERR_OK;
 }
 
-bool jobrec_done_earlier(struct job *j, uint32_t seq)
+static bool rec_done_earlier_(void *ctx, uint32_t seq)
 {
-    struct jobrec *r = j->rec;
-    return r && r->done && seq < r->done_bits && (r->done[seq / 8] & (1u << (seq % 8)));
+    struct jobrec *r = ctx;
+    return r->done && seq < r->done_bits && (r->done[seq / 8] & (1u << (seq % 8)));
 }
 
 /* ------------------------------------------------------------ rows */
@@ -312,28 +281,23 @@ static FILE *rows_for(struct jobrec *r, int worker)
     return f;
 }
 
-void jobrec_row(struct job *j, int worker, const struct entry *e, const char *src,
-                const char *dst, enum jr_action a, const char *detail)
+static void rec_row_(void *ctx, int worker, const struct entry *e, const char *src,
+                     const char *dst, enum jr_action a, const char *detail)
 {
-    struct jobrec *r = j->rec;
-    if (!r) {
-        /* MPI: the record is on rank 0; the other ranks ship their rows */
-        if (job_dist && job_dist->rank != 0 && job_dist->row)
-            job_dist->row(job_dist, j, worker, e, src, dst, (int)a, detail);
-        return;
-    }
+    struct jobrec *r = ctx;
+    bool dry = job_opts(r->j)->dry_run;
     if (a == JR_DONE_EARLIER && e)
         atomic_fetch_add(&r->earlier_bytes, e->size);
     bool finished = a == JR_COPIED || a == JR_APPENDED || a == JR_SKIPPED || a == JR_MKDIR ||
                     a == JR_DIR_EXISTS;
-    if (e && finished && !j->o->dry_run)
+    if (e && finished && !dry)
         journal_add(r, e->seq, a);
     FILE *f = rows_for(r, worker);
     if (!f)
         return;
     char t = !e ? '-' : e->type == BE_DIR ? 'd' : e->type == BE_SYMLINK ? 'l' : 'f';
     fprintf(f, "%" PRId64 "\t%c\t%" PRIu64 "\t%" PRId64 "\t%s\t", e ? (int64_t)e->seq : -1, t,
-            e ? e->size : 0, e ? e->mtime_ns : 0, jr_action_name(a, j->o->dry_run));
+            e ? e->size : 0, e ? e->mtime_ns : 0, jr_action_name(a, dry));
     tsv_field(f, src);
     fputc('\t', f);
     tsv_field(f, dst);
@@ -344,40 +308,38 @@ void jobrec_row(struct job *j, int worker, const struct entry *e, const char *sr
 
 /* ------------------------------------------------------------ heartbeat */
 
-static void counters_json(struct job *j, char *buf, size_t n)
+static void counters_json(struct jobrec *r, char *buf, size_t n)
 {
-    struct jobrec *r = j->rec;
+    struct job_stats js;
     size_t o = 0;
+    job_stats(r->j, &js);
     o += (size_t)snprintf(buf + o, n - o, "{");
     for (int i = 0; i < C__COUNT && o < n; i++)
         o += (size_t)snprintf(buf + o, n - o, "\"%s\": %" PRIu64 ", ", job_counter_key(i),
-                              atomic_load(&j->counters[i]));
-    double el = now_seconds() - j->t_start;
-    uint64_t bytes = atomic_load(&j->progress_bytes);
+                              js.counters[i]);
+    double el = js.elapsed;
+    uint64_t bytes = js.progress_bytes;
     if (o < n)
         snprintf(buf + o, n - o,
                  "\"FILES_EXPECTED\": %" PRIu64 ", \"DIRS_EXPECTED\": %" PRIu64 ", \"BYTES_PLANNED\": %" PRIu64
                  ", \"PROGRESS_BYTES\": %" PRIu64 ", \"DONE_EARLIER\": %" PRIu64 ", \"DONE_EARLIER_BYTES\": %" PRIu64
                  ", \"DURATION_SECONDS\": %.3f, \"THROUGHPUT_BYTES_PER_SECOND\": %.0f, \"PHASE\": %d}",
-                 j->plan_files, j->plan_dirs, j->plan_bytes, bytes, r ? r->earlier : 0,
-                 r ? (uint64_t)atomic_load(&r->earlier_bytes) : 0, el,
-                 el > 0 ? (double)atomic_load(&j->counters[C_BYTESCOPIED]) / el : 0.0,
-                 atomic_load(&j->phase));
+                 js.plan_files, js.plan_dirs, js.plan_bytes, bytes, r->earlier,
+                 (uint64_t)atomic_load(&r->earlier_bytes), el,
+                 el > 0 ? (double)js.counters[C_BYTESCOPIED] / el : 0.0, js.phase);
 }
 
-static void set_cancel(struct job *j)
+static void set_cancel(struct jobrec *r)
 {
-    if (!atomic_exchange(&j->user_cancel, 1)) {
-        atomic_store(&j->cancel, 1);
-        j->rec->cancel_logged = true;
-        jobrec_log(j, "cancel requested (distcp job cancel): stopping");
+    if (job_request_cancel(r->j)) {
+        r->cancel_logged = true;
+        rlog(r, "cancel requested (distcp job cancel): stopping");
     }
 }
 
 static void *heartbeat_main(void *arg)
 {
-    struct job *j = arg;
-    struct jobrec *r = j->rec;
+    struct jobrec *r = arg;
     unsigned since_flush = 0, since_beat = 0;
     pthread_mutex_lock(&r->tlock);
     while (!r->stop) {
@@ -392,15 +354,15 @@ static void *heartbeat_main(void *arg)
         if (r->stop)
             break;
         pthread_mutex_unlock(&r->tlock);
-        if (atomic_load(&j->user_cancel) && !r->cancel_logged) {
+        if (job_cancelled(r->j) && !r->cancel_logged) {
             r->cancel_logged = true;       /* set by a signal (job.c) */
-            jobrec_log(j, "cancel requested: stopping");
+            rlog(r, "cancel requested: stopping");
         }
         since_flush += 100;
         since_beat += 100;
         if (since_flush >= r->interval_ms) {
             since_flush = 0;
-            journal_flush(j, true);
+            journal_flush(r, true);
             pthread_mutex_lock(&r->rlock);
             for (size_t i = 0; i < r->nrows; i++)
                 if (r->rows[i])
@@ -412,11 +374,11 @@ static void *heartbeat_main(void *arg)
             char cj[2048];
             struct errinfo ei = {0};
             struct jrow row;
-            counters_json(j, cj, sizeof cj);
+            counters_json(r, cj, sizeof cj);
             jstore_heartbeat(r->store, r->id, cj, &ei);
             if (jstore_get(r->store, r->id, &row, &ei) == ERR_OK) {
                 if (row.cancel_requested)
-                    set_cancel(j);
+                    set_cancel(r);
                 jrow_release(&row);
             }
         }
@@ -441,6 +403,16 @@ static int mkdir_p(const char *dir)
     return mkdir(p, 0700) == 0 || errno == EEXIST ? 0 : -1;
 }
 
+static void resume_release(struct job_resume *s)
+{
+    free(s->work);
+    free(s->tmp_dir);
+    for (size_t i = 0; s->roots && i < s->nroots; i++)
+        free(s->roots[i]);
+    free(s->roots);
+    memset(s, 0, sizeof *s);
+}
+
 /* Free a record whose heartbeat thread is not running (never started, or joined). */
 static void rec_free(struct jobrec *r)
 {
@@ -448,6 +420,7 @@ static void rec_free(struct jobrec *r)
         fclose(r->log);
     if (r->jfd >= 0)
         close(r->jfd);
+    jobpend_free(r->pend);
     jstore_close(r->store);
     pthread_mutex_destroy(&r->jlock);
     pthread_mutex_destroy(&r->rlock);
@@ -456,16 +429,14 @@ static void rec_free(struct jobrec *r)
     pthread_cond_destroy(&r->tcond);
     free(r->done);
     free(r->jbuf);
-    json_decref(r->setup);
+    resume_release(&r->resume);
     free(r);
 }
 
-static int start_fail(struct job *j, bool soft, const char *msg)
+static int start_fail(struct job *j, struct jobrec *r, bool soft, const char *msg)
 {
-    if (j->rec) {
-        rec_free(j->rec);
-        j->rec = NULL;
-    }
+    if (r)
+        rec_free(r);
     if (soft) {
         fprintf(stderr, "distcp: warning: %s; this run is not recorded as a job and cannot be resumed\n", msg);
         return EXIT_OK;
@@ -474,21 +445,83 @@ static int start_fail(struct job *j, bool soft, const char *msg)
     return EXIT_FAIL;
 }
 
-int jobrec_start(struct job *j)
+static char *jstr(json_t *o, const char *k)
 {
-    struct options *o = j->o;
+    const char *v = json_string_value(json_object_get(o, k));
+    return v ? strdup(v) : NULL;
+}
+
+/* The saved setup (setup_json of the job row) as a value for the engine.
+ * Missing fields stay NULL: the engine refuses to resume then. */
+static bool resume_parse(struct job_resume *s, const char *txt)
+{
+    json_t *o = json_loads(txt, 0, NULL);
+    if (!o)
+        return false;
+    s->target_exists = json_is_true(json_object_get(o, "target_exists"));
+    s->target_is_dir = json_is_true(json_object_get(o, "target_is_dir"));
+    s->target_is_file = json_is_true(json_object_get(o, "target_is_file"));
+    s->work = jstr(o, "work");
+    s->tmp_dir = jstr(o, "tmp_dir");
+    json_t *roots = json_object_get(o, "roots");
+    if (json_is_array(roots) && (s->roots = calloc(json_array_size(roots) + 1, sizeof *s->roots))) {
+        s->nroots = json_array_size(roots);
+        for (size_t i = 0; i < s->nroots; i++) {
+            const char *v = json_string_value(json_array_get(roots, i));
+            s->roots[i] = v ? strdup(v) : NULL;
+        }
+    }
+    s->plan_count = (uint64_t)json_integer_value(json_object_get(o, "plan_count"));
+    s->plan_files = (uint64_t)json_integer_value(json_object_get(o, "plan_files"));
+    s->plan_dirs = (uint64_t)json_integer_value(json_object_get(o, "plan_dirs"));
+    s->plan_bytes = (uint64_t)json_integer_value(json_object_get(o, "plan_bytes"));
+    json_decref(o);
+    return true;
+}
+
+/* The resume's voice for the sweep of open uploads: the job log and stderr. */
+static void say_rec(void *arg, const char *line)
+{
+    struct jobrec *r = arg;
+    rlog(r, "%s", line);
+    if (!job_opts(r->j)->json)
+        fprintf(stderr, "distcp: %s\n", line);
+}
+
+/* Open uploads (jobpend.c): record them for this run; a resumed job first
+ * aborts what earlier runs left open. */
+static void pend_start(struct jobrec *r)
+{
+    if (!(r->pend = jobpend_new(r->dir)))
+        return;                 /* then writers are told (rec_pending) */
+    if (!job_opts(r->j)->job_resume || !jobpend_exists(r->pend))
+        return;
+    unsigned aborted = 0, left = 0;
+    struct errinfo ei = {0};
+    if (jobpend_sweep(r->dir, job_store_config(r->j), say_rec, r, &aborted, &left, &ei))
+        say_rec(r, ei.msg);
+    else if (aborted || left)
+        rlog(r, "uploads left open by earlier runs: %u dealt with, %u still open "
+             "(tried again by the next resume or job clean)", aborted, left);
+}
+
+static int rec_start_(struct job *j, void **ctx, const struct job_resume **resume)
+{
+    const struct options *o = job_opts(j);
     struct errinfo ei = {0};
     char path[4096], msg[4600];
     bool soft = o->job_id == 0;     /* a new blocking run goes on without a record */
     int rc;
+    *ctx = NULL;
+    *resume = NULL;
     if (o->job_store && !strcmp(o->job_store, "none"))
         return EXIT_OK;
     if (jstore_path(o->job_store, path, sizeof path, &ei))
-        return start_fail(j, soft, ei.msg);
+        return start_fail(j, NULL, soft, ei.msg);
     struct jobrec *r = calloc(1, sizeof *r);
     if (!r)
-        return start_fail(j, soft, "out of memory");
-    j->rec = r;
+        return start_fail(j, NULL, soft, "out of memory");
+    r->j = j;
     r->jfd = -1;
     pthread_mutex_init(&r->jlock, NULL);
     pthread_mutex_init(&r->rlock, NULL);
@@ -499,24 +532,25 @@ int jobrec_start(struct job *j)
     const char *iv = getenv("DISTCP_JOURNAL_INTERVAL_MS");
     r->interval_ms = iv && atoi(iv) >= 100 ? (unsigned)atoi(iv) : 5000;
     if ((rc = jstore_open(path, &r->store, &ei)))
-        return start_fail(j, soft, ei.msg);
-    if (o->job_id == 0) {
+        return start_fail(j, r, soft, ei.msg);
+    int64_t id = o->job_id;
+    if (id == 0) {
         char cwd[4096];
         if (!getcwd(cwd, sizeof cwd))
             strcpy(cwd, "/");
         if ((rc = jstore_create(r->store, o->job_argv ? o->job_argv : "[]", cwd, false, o->dry_run,
-                                &o->job_id, &ei)))
-            return start_fail(j, soft, ei.msg);
+                                &id, &ei)))
+            return start_fail(j, r, soft, ei.msg);
     }
-    r->id = o->job_id;
+    r->id = id;
     if ((rc = jstore_claim(r->store, r->id, JS_LISTING, o->dry_run, &r->run, &ei)))
-        return start_fail(j, false, ei.msg);
+        return start_fail(j, r, false, ei.msg);
     jstore_job_dir(r->store, r->id, r->dir, sizeof r->dir);
     snprintf(r->rundir, sizeof r->rundir, "%s/runs/%d", r->dir, r->run);
     if (mkdir_p(r->rundir)) {
         snprintf(msg, sizeof msg, "cannot create the job directory '%s': %s", r->rundir, strerror(errno));
         jstore_finish(r->store, r->id, r->run, JS_FAILED, EXIT_FAIL, msg, NULL, &ei);
-        return start_fail(j, false, msg);
+        return start_fail(j, r, false, msg);
     }
     if (!r->detached) {
         char lp[4300];
@@ -527,10 +561,8 @@ int jobrec_start(struct job *j)
     {
         struct jrow row;
         if (jstore_get(r->store, r->id, &row, &ei) == ERR_OK) {
-            if (row.setup_json && o->job_resume) {
-                r->setup = json_loads(row.setup_json, 0, NULL);
-                r->have_plan = r->setup != NULL;
-            }
+            if (row.setup_json && o->job_resume)
+                r->have_plan = resume_parse(&r->resume, row.setup_json);
             jrow_release(&row);
         }
     }
@@ -542,97 +574,18 @@ int jobrec_start(struct job *j)
     if (r->jfd < 0) {
         snprintf(msg, sizeof msg, "cannot open the journal '%s': %s", jp, strerror(errno));
         jstore_finish(r->store, r->id, r->run, JS_FAILED, EXIT_FAIL, msg, NULL, &ei);
-        return start_fail(j, false, msg);
+        return start_fail(j, r, false, msg);
     }
-    const char *pz = getenv("DISTCP_TEST_PAUSE");
-    if (pz && strchr(pz, ':')) {
-        snprintf(r->pause_phase, sizeof r->pause_phase, "%.*s", (int)(strchr(pz, ':') - pz), pz);
-        r->pause_at = strtoull(strchr(pz, ':') + 1, NULL, 10);
-    }
-    r->th_started = pthread_create(&r->th, NULL, heartbeat_main, j) == 0;
-    jobrec_log(j, "run %d of job %lld started (pid %d)%s", r->run, (long long)r->id, (int)getpid(),
-               r->have_plan ? ", resuming from the saved plan" : "");
+    r->th_started = pthread_create(&r->th, NULL, heartbeat_main, r) == 0;
+    rlog(r, "run %d of job %lld started (pid %d)%s", r->run, (long long)r->id, (int)getpid(),
+         r->have_plan ? ", resuming from the saved plan" : "");
     if (!o->json)
         fprintf(stderr, "distcp: job %lld, run %d%s\n", (long long)r->id, r->run,
                 r->have_plan ? " (resuming)"
                 : o->job_resume ? " (resuming: its listing had not finished, listing again)" : "");
-    return EXIT_OK;
-}
-
-const char *jobrec_dir(const struct job *j)
-{
-    return j->rec ? j->rec->dir : NULL;
-}
-
-bool jobrec_resuming(const struct job *j)
-{
-    return j->rec && j->rec->have_plan;
-}
-
-static bool jbool(json_t *o, const char *k)
-{
-    return json_is_true(json_object_get(o, k));
-}
-
-void jobrec_saved_target(struct job *j)
-{
-    if (!jobrec_resuming(j))
-        return;
-    json_t *s = j->rec->setup;
-    j->target_exists = jbool(s, "target_exists");
-    j->target_is_dir = jbool(s, "target_is_dir");
-    j->target_is_file = jbool(s, "target_is_file");
-}
-
-int jobrec_saved_work(struct job *j)
-{
-    if (!jobrec_resuming(j))
-        return EXIT_OK;
-    json_t *s = j->rec->setup;
-    const char *w = json_string_value(json_object_get(s, "work"));
-    const char *t = json_string_value(json_object_get(s, "tmp_dir"));
-    json_t *roots = json_object_get(s, "roots");
-    if (!w || !t || !json_is_array(roots)) {
-        job_fail(j, EXIT_FAIL, "job %lld: the saved setup is incomplete; cannot resume", (long long)j->rec->id);
-        return EXIT_FAIL;
-    }
-    /* the sources must expand as they did: the plan refers to them by index */
-    if (json_array_size(roots) != j->nroots) {
-        job_fail(j, EXIT_FAIL, "job %lld: the sources now expand to %zu paths, not the %zu the job listed; "
-                 "cannot resume (run the copy again instead)", (long long)j->rec->id, j->nroots,
-                 json_array_size(roots));
-        return EXIT_FAIL;
-    }
-    for (size_t i = 0; i < j->nroots; i++) {
-        const char *p = json_string_value(json_array_get(roots, i));
-        if (!p || strcmp(p, j->roots[i].path)) {
-            job_fail(j, EXIT_FAIL, "job %lld: source %zu is now '%s', was '%s'; cannot resume",
-                     (long long)j->rec->id, i, j->roots[i].path, p ? p : "?");
-            return EXIT_FAIL;
-        }
-    }
-    if (j->o->atomic) {
-        /* killed between the atomic rename and recording success? then the
-         * work dir is gone and the target is there: say so, touch nothing */
-        struct be_stat st;
-        if (j->tfs->ops->stat(j->tfs, w, &st, NULL) == ERR_NOT_FOUND &&
-            j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK) {
-            job_fail(j, EXIT_FAIL, "job %lld: its -atomic work dir '%s' is gone and the target '%s' exists: "
-                     "the atomic commit had already happened; nothing was changed",
-                     (long long)j->rec->id, w, j->target);
-            return EXIT_FAIL;
-        }
-    }
-    char *nw = strdup(w), *nt = strdup(t);
-    if (!nw || !nt) {
-        free(nw);
-        free(nt);
-        return EXIT_FAIL;
-    }
-    free(j->work);
-    free(j->tmp_dir);
-    j->work = nw;
-    j->tmp_dir = nt;
+    pend_start(r);
+    *ctx = r;
+    *resume = r->have_plan ? &r->resume : NULL;
     return EXIT_OK;
 }
 
@@ -651,17 +604,15 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int jobrec_save_plan(struct job *j)
+static int rec_save_plan_(void *ctx, struct job *j, struct sorter *plan, const struct job_resume *st)
 {
-    struct jobrec *r = j->rec;
+    struct jobrec *r = ctx;
     struct errinfo ei = {0};
-    if (!r || j->o->dry_run)
-        return EXIT_OK;
     char p[4300], tmp[4400];
     snprintf(p, sizeof p, "%s/plan", r->dir);
     snprintf(tmp, sizeof tmp, "%s/plan.tmp", r->dir);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    struct plan_iter *it = fd >= 0 ? plan_iter_new(j->plan, &ei) : NULL;
+    struct plan_iter *it = fd >= 0 ? plan_iter_new(plan, &ei) : NULL;
     const struct entry *e;
     int err = 0, bad = fd < 0 || !it;
     uint64_t count = 0;
@@ -694,18 +645,18 @@ int jobrec_save_plan(struct job *j)
     }
     json_t *s = json_object();
     json_t *roots = json_array();
-    for (size_t i = 0; i < j->nroots; i++)
-        json_array_append_new(roots, json_string(j->roots[i].path));
+    for (size_t i = 0; i < st->nroots; i++)
+        json_array_append_new(roots, json_string(st->roots[i]));
     json_object_set_new(s, "roots", roots);
-    json_object_set_new(s, "target_exists", json_boolean(j->target_exists));
-    json_object_set_new(s, "target_is_dir", json_boolean(j->target_is_dir));
-    json_object_set_new(s, "target_is_file", json_boolean(j->target_is_file));
-    json_object_set_new(s, "work", json_string(j->work));
-    json_object_set_new(s, "tmp_dir", json_string(j->tmp_dir));
+    json_object_set_new(s, "target_exists", json_boolean(st->target_exists));
+    json_object_set_new(s, "target_is_dir", json_boolean(st->target_is_dir));
+    json_object_set_new(s, "target_is_file", json_boolean(st->target_is_file));
+    json_object_set_new(s, "work", json_string(st->work));
+    json_object_set_new(s, "tmp_dir", json_string(st->tmp_dir));
     json_object_set_new(s, "plan_count", json_integer((json_int_t)count));
-    json_object_set_new(s, "plan_files", json_integer((json_int_t)j->plan_files));
-    json_object_set_new(s, "plan_dirs", json_integer((json_int_t)j->plan_dirs));
-    json_object_set_new(s, "plan_bytes", json_integer((json_int_t)j->plan_bytes));
+    json_object_set_new(s, "plan_files", json_integer((json_int_t)st->plan_files));
+    json_object_set_new(s, "plan_dirs", json_integer((json_int_t)st->plan_dirs));
+    json_object_set_new(s, "plan_bytes", json_integer((json_int_t)st->plan_bytes));
     char *txt = json_dumps(s, JSON_COMPACT);
     json_decref(s);
     int rc = txt ? jstore_set_setup(r->store, r->id, txt, &ei) : ERR_NOMEM;
@@ -719,19 +670,15 @@ int jobrec_save_plan(struct job *j)
     return EXIT_OK;
 }
 
-int jobrec_load_plan(struct job *j)
+static int rec_load_plan_(void *ctx, struct job *j, struct sorter **plan)
 {
-    struct jobrec *r = j->rec;
+    struct jobrec *r = ctx;
     struct errinfo ei = {0};
     char p[4300];
-    json_t *s = r->setup;
-    uint64_t count = (uint64_t)json_integer_value(json_object_get(s, "plan_count"));
-    j->plan_files = (uint64_t)json_integer_value(json_object_get(s, "plan_files"));
-    j->plan_dirs = (uint64_t)json_integer_value(json_object_get(s, "plan_dirs"));
-    j->plan_bytes = (uint64_t)json_integer_value(json_object_get(s, "plan_bytes"));
+    uint64_t count = r->resume.plan_count;
     snprintf(p, sizeof p, "%s/plan", r->dir);
-    j->plan = sorter_open_plan(p, &ei);
-    if (!j->plan) {
+    *plan = sorter_open_plan(p, &ei);
+    if (!*plan) {
         job_fail(j, EXIT_FAIL, "job %lld: cannot read its saved plan: %s", (long long)r->id, ei.msg);
         return EXIT_FAIL;
     }
@@ -739,64 +686,52 @@ int jobrec_load_plan(struct job *j)
         job_fail(j, EXIT_FAIL, "job %lld: %s", (long long)r->id, ei.msg);
         return EXIT_FAIL;
     }
-    jobrec_log(j, "resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs", r->earlier, count);
-    if (!j->o->json)
+    rlog(r, "resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs", r->earlier, count);
+    if (!job_opts(j)->json)
         fprintf(stderr, "distcp: resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs\n",
                 r->earlier, count);
     return EXIT_OK;
 }
 
-void jobrec_phase(struct job *j, int phase)
+static void rec_phase_(void *ctx, int phase)
 {
-    struct jobrec *r = j->rec;
-    if (!r)
-        return;
+    struct jobrec *r = ctx;
     struct errinfo ei = {0};
     enum jstate s = phase == PHASE_LISTING ? JS_LISTING : phase == PHASE_COPYING ? JS_COPYING : JS_COMMITTING;
     jstore_set_state(r->store, r->id, s, &ei);
 }
 
-void jobrec_error(struct job *j, const char *msg)
+static void rec_error_(void *ctx, const char *msg)
 {
-    struct jobrec *r = j->rec;
-    if (!r)
-        return;
-    jobrec_log(j, "%s", msg);
+    struct jobrec *r = ctx;
+    rlog(r, "%s", msg);
     if (r->nerrors++ >= MAX_RUN_ERRORS)
         return;
     struct errinfo ei = {0};
     jstore_add_error(r->store, r->id, r->run, msg, &ei);
 }
 
-void jobrec_pause_point(struct job *j, const char *phase)
+static void rec_log_(void *ctx, const char *msg)
 {
-    struct jobrec *r = j->rec;
-    if (!r || !r->pause_at)
-        return;
-    if (!atomic_load(&r->paused)) {
-        if (strcmp(phase, r->pause_phase))
-            return;
-        if (atomic_fetch_add(&r->pause_count, 1) + 1 < r->pause_at)
-            return;
-        if (!atomic_exchange(&r->paused, 1)) {
-            const char *f = getenv("DISTCP_TEST_PAUSE_FILE");
-            FILE *pf = f ? fopen(f, "w") : NULL;
-            if (pf) {
-                fprintf(pf, "paused %s %d\n", phase, (int)getpid());
-                fclose(pf);
-            }
-        }
-    }
-    for (;;)
-        sleep(1);             /* until the test kills us */
+    rlog(ctx, "%s", msg);
 }
 
-void jobrec_end(struct job *j, int status)
+static int rec_pending_(void *ctx, const char *token, bool open, struct errinfo *ei)
 {
-    struct jobrec *r = j->rec;
-    if (!r)
-        return;
+    struct jobrec *r = ctx;
+    /* a recorded job without its record (out of memory at start) must not
+     * open what nobody could clean up */
+    if (!r->pend)
+        return err_setx(ei, ERR_NOMEM, "cannot record an open upload: out of memory");
+    return jobpend_note(r->pend, job_target_fs(r->j), token, open, ei);
+}
+
+static void rec_end_(void *ctx, struct job *j, int status)
+{
+    struct jobrec *r = ctx;
     struct errinfo ei = {0};
+    jobpend_free(r->pend);
+    r->pend = NULL;
     if (r->th_started) {
         pthread_mutex_lock(&r->tlock);
         r->stop = true;
@@ -804,20 +739,20 @@ void jobrec_end(struct job *j, int status)
         pthread_mutex_unlock(&r->tlock);
         pthread_join(r->th, NULL);
     }
-    enum jstate st = jobrec_cancelled(j) ? JS_CANCELLED : status ? JS_FAILED : JS_SUCCEEDED;
+    enum jstate st = job_cancelled(j) ? JS_CANCELLED : status ? JS_FAILED : JS_SUCCEEDED;
     if (st != JS_SUCCEEDED)
-        journal_flush(j, true);    /* what resume will trust */
+        journal_flush(r, true);    /* what resume will trust */
     for (size_t i = 0; i < r->nrows; i++)
         if (r->rows[i])
             fclose(r->rows[i]);
     free(r->rows);
     char cj[2048];
-    counters_json(j, cj, sizeof cj);
-    int rc = jstore_finish(r->store, r->id, r->run, st, status, j->first_error[0] ? j->first_error : NULL,
+    counters_json(r, cj, sizeof cj);
+    int rc = jstore_finish(r->store, r->id, r->run, st, status, job_first_error(j),
                            cj, &ei);
     if (rc)
         fprintf(stderr, "distcp: warning: could not record the end of job %lld: %s\n", (long long)r->id, ei.msg);
-    jobrec_log(j, "run %d of job %lld ended: %s (exit %d)", r->run, (long long)r->id, jstate_name(st), status);
+    rlog(r, "run %d of job %lld ended: %s (exit %d)", r->run, (long long)r->id, jstate_name(st), status);
     if (r->jfd >= 0)
         close(r->jfd);
     r->jfd = -1;
@@ -830,5 +765,17 @@ void jobrec_end(struct job *j, int status)
         unlink(p);
     }
     rec_free(r);
-    j->rec = NULL;
 }
+
+const struct recorder_ops jobrec_recorder = {
+    .start = rec_start_,
+    .save_plan = rec_save_plan_,
+    .load_plan = rec_load_plan_,
+    .done_earlier = rec_done_earlier_,
+    .row = rec_row_,
+    .phase = rec_phase_,
+    .error = rec_error_,
+    .log = rec_log_,
+    .pending = rec_pending_,
+    .end = rec_end_,
+};

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "engine/copy.h"
-#include "jobs/jobrec.h"
+#include "engine/recorder.h"
 
 struct cmsg {                   /* a message queued by a worker */
     struct cmsg *next;
@@ -536,7 +536,7 @@ static void dispatch(struct job *j, int tag, const char *data, size_t len, int f
             C.idle[from] = true;
             /* its batches are done (and their rows shipped at the journal
              * interval); it stays for chunk tasks until the chunk phase ends */
-            jobrec_log(j, "rank %d on %s has run all its batches", from, mpid.hosts[from]);
+            rec_log(j, "rank %d on %s has run all its batches", from, mpid.hosts[from]);
         }
         break;
     case T_CEND:

@@ -33,7 +33,7 @@
 #include <string.h>
 
 #include "engine/listing.h"
-#include "jobs/jobrec.h"
+#include "engine/recorder.h"
 
 #define LRES_PIECE (1u << 20)    /* bytes of children per T_LRES */
 #define LIST_AHEAD DIST_LIST_AHEAD  /* directories lent to a rank at once */
@@ -459,7 +459,7 @@ static void d_list_walk(struct dist *d, struct job *j, struct walk *w)
     send_lend_all();
     /* who listed what: in the job log, and on stderr with -v */
     for (int r = 1; r < n; r++) {
-        jobrec_log(j, "listing: rank %d listed %" PRIu64 " directories", r, ndirs[r]);
+        rec_log(j, "listing: rank %d listed %" PRIu64 " directories", r, ndirs[r]);
         if (j->o->verbose)
             fprintf(stderr, "distcp: listing: rank %d listed %" PRIu64 " directories\n", r, ndirs[r]);
     }

@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jobs/jobrec.h"
+#include "engine/recorder.h"
 
 struct bq {
     struct wbatch *head, *tail;
@@ -164,7 +164,7 @@ void mpid_handle(struct job *j, const MPI_Status *st)
         }
         if (st->MPI_TAG == T_REPORT) {
             mpid.reported[r] = true;
-            jobrec_log(j, "rank %d on %s has finished its part of the copy phase", r, mpid.hosts[r]);
+            rec_log(j, "rank %d on %s has finished its part of the copy phase", r, mpid.hosts[r]);
             if (mpid.copy_open && !atomic_load(&j->failed))
                 job_fail(j, EXIT_FAIL, "rank %d on %s stopped before the copy phase ended; "
                          "the batches it was given were not copied", r, mpid.hosts[r]);

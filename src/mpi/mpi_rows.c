@@ -1,18 +1,18 @@
 /* mpi_rows.c - every rank's results reach the job record on rank 0.
  *
  * Only rank 0 holds the job record (jobs/jobrec.c: report rows, journal of
- * finished plan ordinals). On the other ranks jobrec_row() hands each row
+ * finished plan ordinals). On the other ranks rec_row() hands each row
  * to mpid_row() (the dist.h `row` hook), which appends it to a buffer; the
  * rank's main thread ships the buffer to rank 0 as one T_ROWS message every
  * journal interval (DISTCP_JOURNAL_INTERVAL_MS, as rank 0's own journal)
  * and in full before its final T_REPORT. Rank 0 writes each row through
- * jobrec_row() exactly as a local one: the same TSV, the same journal, so
+ * rec_row() exactly as a local one: the same TSV, the same journal, so
  * `job report` and `job resume` see every rank's files.
  *
  * Durability (the journal's rule: a record only after the target bytes are
  * durable): a row enters the buffer after its file is complete under its
  * final name; before a buffer is shipped the shipping rank syncs the target
- * (jobrec_sync_target: syncfs of a local or shared-FS target, which on a
+ * (job_sync_target: the store's sync slot, syncfs of a local or shared-FS target, which on a
  * network file system pushes this host's dirty pages to the server; S3 and
  * WebHDFS writes are durable when they complete). Rank 0's syncfs would not
  * do: it cannot flush another host's page cache. A rank killed before it
@@ -30,7 +30,7 @@
 #include <time.h>
 
 #include "engine/entry.h"
-#include "jobs/jobrec.h"
+#include "engine/recorder.h"
 
 #define ROWS_SHIP_BYTES (1u << 20)   /* ship early when this much waits */
 
@@ -150,7 +150,7 @@ void mpid_rows_ship(struct job *j, bool force)
     }
     /* the rows taken are of files complete under their final names: make
      * their bytes durable here, on the host that wrote them, first */
-    jobrec_sync_target(j);
+    job_sync_target(j);
     for (size_t off = 0; off < len;) {
         /* whole records, at most 64 MiB per message */
         size_t n = 0;
@@ -197,7 +197,7 @@ void mpid_rows_take(struct job *j, int rank, const char *buf, size_t len)
         e.mtime_ns = w.mtime_ns;
         e.seq = w.seq;
         e.type = w.type;
-        jobrec_row(j, w.worker, w.has_entry ? &e : NULL, src, dst, (enum jr_action)w.action, det);
+        rec_row(j, w.worker, w.has_entry ? &e : NULL, src, dst, (enum jr_action)w.action, det);
         free(src);
         free(dst);
         free(det);

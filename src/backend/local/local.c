@@ -1594,7 +1594,8 @@ const struct backend_ops backend_local = {
     .name = "local",
     .caps = BE_CAP_ATOMIC_RENAME | BE_CAP_EMPTY_DIRS | BE_CAP_POSIX_META |
             BE_CAP_XATTR | BE_CAP_ACL | BE_CAP_MTIME | BE_CAP_SYMLINKS |
-            BE_CAP_PARALLEL_WRITE | BE_CAP_NUMERIC_IDS,
+            BE_CAP_PARALLEL_WRITE | BE_CAP_NUMERIC_IDS | BE_CAP_LOCAL_PATHS |
+            BE_CAP_LIST_PER_DIR,
     .open = l_open,
     .close = l_close,
     .stat = l_stat,
@@ -1624,4 +1625,5 @@ const struct backend_ops backend_local = {
     .setmeta = l_setmeta,
     .readlink = l_readlink,
     .symlink = l_symlink,
+    .sync = lx_sync,
 };

@@ -96,4 +96,8 @@ int lx_xattr_get(int fd, const char *path, const char *name,
 int lx_xattr_set(int fd, const char *path, const char *name,
                  const void *val, size_t len);
 
+/* The sync slot (backend.h): syncfs(2) of the file system holding `path`
+ * (or its nearest existing parent). ERR_OK, or ERR_IO with ei filled. */
+int lx_sync(struct be_fs *fs, const char *path, struct errinfo *ei);
+
 #endif

@@ -492,3 +492,40 @@ int lx_xattr_set(int fd, const char *path, const char *name,
     int r = fd >= 0 ? fsetxattr(fd, name, val, len, 0) : lsetxattr(path, name, val, len, 0);
     return r == 0 ? 0 : errno;
 }
+
+/* Durability -------------------------------------------------------------- */
+
+int lx_sync(struct be_fs *fs, const char *path, struct errinfo *ei)
+{
+    char *p = strdup(path && *path ? path : "/");
+    int fd = -1, rc = ERR_OK;
+    (void)fs;
+    if (!p) {
+        rc = err_setx(ei, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* the path may not exist yet (nothing written): its file system is the parent's */
+    for (;;) {
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0 || !strcmp(p, "/") || !*p)
+            break;
+        char *slash = strrchr(p, '/');
+        if (!slash)
+            break;
+        if (slash == p)
+            slash[1] = 0;
+        else
+            *slash = 0;
+    }
+    if (fd < 0) {
+        rc = err_setx(ei, ERR_IO, "cannot sync the file system of '%s': %s", path, strerror(errno));
+        goto out;
+    }
+    if (syncfs(fd))
+        rc = err_setx(ei, ERR_IO, "cannot sync the file system of '%s': %s", path, strerror(errno));
+out:
+    if (fd >= 0)
+        close(fd);
+    free(p);
+    return rc;
+}

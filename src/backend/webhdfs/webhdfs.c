@@ -1791,7 +1791,7 @@ const struct backend_ops backend_webhdfs = {
     .name = "webhdfs",
     .mtime_gran_ns = 1000000LL /* modificationTime: milliseconds */,
     .caps = BE_CAP_EMPTY_DIRS | BE_CAP_POSIX_META | BE_CAP_MTIME | BE_CAP_BLOCKS |
-            BE_CAP_XATTR | BE_CAP_ACL | BE_CAP_CONCAT_WRITE,
+            BE_CAP_XATTR | BE_CAP_ACL | BE_CAP_CONCAT_WRITE | BE_CAP_LIST_PER_DIR,
     .open = wh_open,
     .close = wh_close,
     .stat = wh_stat,
