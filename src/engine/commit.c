@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/copy.h"
+#include "engine/attrs.h"
 #include "engine/listing.h"
 
 #define PATHMAX 8192

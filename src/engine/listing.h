@@ -6,7 +6,7 @@
 #define DISTCP_LISTING_H
 #include "engine/job.h"
 
-/* Expand j->o->sources (or -f) into j->roots, probe the target, run the
+/* (sources.c) Expand j->o->sources (or -f) into j->roots, probe the target, run the
  * input checks and compute bases. Returns an exit status (0 = go on). */
 int listing_prepare(struct job *j);
 

@@ -1,5 +1,5 @@
 /* mpi_chunk.c - chunks of big files copied by several ranks (protocol in
- * mpi_chunk.h; the engine side is copy.c: copy_chunked, copy_chunk_exec,
+ * mpi_chunk.h; the engine side is chunks.c: copy_chunked, copy_chunk_exec,
  * copy_chunk_receipt).
  *
  * State of this process: `out`, messages queued by workers for the main
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/copy.h"
+#include "engine/chunks.h"
 #include "jobs/jobrec.h"
 
 struct cmsg {                   /* a message queued by a worker */
