@@ -236,7 +236,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         copy_dry(j, "%s %s -> %s", act == ACT_APPEND ? "APPEND" : "COPY", w->src, w->dst);
         return;
     }
-    r = (struct copyrun *)j->workq_ctx;
+    r = j->workq_ctx;
     struct xfer x = {.r = r, .sfs = j->roots[e->root].fs, .tfs = j->tfs, .src = w->src,
                      .dst = w->dst, .size = e->size};
     unsigned pmask = copy_preserve_mask(j, false);

@@ -23,6 +23,7 @@ struct jobrec;
 struct jobpend;
 
 struct filter;
+struct copyrun;                  /* the copy phase's run state (copy_int.h) */
 
 /* Hadoop's counters (spec B §5.2) plus DELETED. */
 enum counter {
@@ -86,7 +87,7 @@ struct job {
 
     /* workers */
     int nworkers;
-    void *workq_ctx;             /* the copy phase's run state (copy.c) */
+    struct copyrun *workq_ctx;   /* the copy phase's run state (copyrun.c), NULL outside it */
     _Atomic uint64_t counters[C__COUNT]; /* summed live (progress reads them) */
     _Atomic uint64_t progress_bytes;     /* bytes moved so far, retries included */
     atomic_int failed;           /* a non-ignorable failure happened */
