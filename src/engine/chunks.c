@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "engine/dist.h"
+#include "engine/policy.h"
 #include "util/checksum.h"
 
 uint64_t copy_chunk_for(struct copyrun *r, const struct entry *e)
@@ -178,9 +179,10 @@ static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
         for (int attempt = 0; attempt < 3; attempt++) {
             err_clear(&ei);
             rc = copy_range_data(w, &x, b->wr, off, len, false, &crc, &crc_ok, &readside, &ei);
-            if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&w->j->user_cancel))
+            if (!rc || policy_decide(rc, readside ? SIDE_READ : SIDE_WRITE, w->j->o, attempt) != POLICY_RETRY ||
+                atomic_load(&w->j->user_cancel))
                 break;
-            copy_backoff(b->r, attempt);
+            policy_backoff(b->r->retry_delay_ms, attempt, true);
         }
         if (rc) {
             bigfile_fail(b, &ei, readside);
@@ -382,9 +384,10 @@ void copy_chunk_exec(struct job *j, int worker, const struct dist_offer *o, size
             readside = false;
         }
 again:
-        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&j->user_cancel))
+        if (!rc || policy_decide(rc, readside ? SIDE_READ : SIDE_WRITE, j->o, attempt) != POLICY_RETRY ||
+            atomic_load(&j->user_cancel))
             break;
-        copy_backoff(r, attempt);
+        policy_backoff(r->retry_delay_ms, attempt, true);
     }
     if (!rc && j->o->verbose)
         copy_wlog(w, "CHUNK_COPIED: source=%s, chunk=%" PRIu32 ", offset=%" PRIu64 ", length=%" PRIu64 ", rank=%d",

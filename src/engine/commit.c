@@ -20,6 +20,7 @@
 
 #include "engine/attrs.h"
 #include "engine/listing.h"
+#include "engine/policy.h"
 
 #define PATHMAX 8192
 #define TMP_PREFIX ".distcp.tmp."
@@ -154,7 +155,7 @@ static int do_delete(struct job *j)
             continue;
         }
         jobrec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_FAILED, ei.msg);
-        if (j->o->ignore_failures) {
+        if (policy_decide(rc, SIDE_COMMIT, j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
             job_error(j, "cannot delete '%s' (ignored, -i): %s", path, ei.msg);
             continue;
         }

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "engine/digest.h"
+#include "engine/policy.h"
 #include "engine/verify.h"
 #include "util/checksum.h"
 
@@ -305,7 +306,8 @@ void copy_record_result(struct wctx *w, const struct entry *e, const char *src,
                         uint64_t old_tlen, bool appended, uint64_t tail)
 {
     struct job *j = w->j;
-    if (rc == ERR_CANCELLED)
+    enum policy_action act = policy_decide(rc, readside ? SIDE_READ : SIDE_WRITE, j->o, POLICY_LAST);
+    if (rc != ERR_OK && act == POLICY_STOP)
         return;                 /* stopped on request: not a failure, not done */
     if (rc == ERR_OK) {
         jobrec_row(j, w->id, e, src, dst, appended ? JR_APPENDED : JR_COPIED, NULL);
@@ -318,7 +320,7 @@ void copy_record_result(struct wctx *w, const struct entry *e, const char *src,
         return;
     }
     jobrec_row(j, w->id, e, src, dst, JR_FAILED, ei->msg);
-    if (readside && j->o->ignore_failures) {
+    if (act == POLICY_COUNT_AND_GO_ON) {
         job_count(j, C_FAIL, 1);
         job_count(j, C_BYTESFAILED, e->size);
         copy_wlog(w, "FAIL: %s - %s", src, ei->msg);

@@ -89,10 +89,6 @@ void copy_record_result(struct wctx *w, const struct entry *e, const char *src,
                         const char *dst, int rc, bool readside, const struct errinfo *ei,
                         uint64_t old_tlen, bool appended, uint64_t tail);
 
-/* copyrun.c ---------------------------------------------------------- */
-/* Sleep before retry `attempt` (0-based): randomised exponential back-off. */
-void copy_backoff(struct copyrun *r, int attempt);
-
 /* chunks.c ----------------------------------------------------------- */
 /* The chunk size to split e into, 0 to copy it whole. */
 uint64_t copy_chunk_for(struct copyrun *r, const struct entry *e);

@@ -5,7 +5,7 @@
  * the action and hand the file to copy.c or chunks.c with retries.
  *
  * Transient errors are retried up to 3 attempts with randomised exponential
- * back-off (B §6.5).
+ * back-off (B §6.5); what to retry, count or fail is engine/policy.h.
  *
  * Invariants: the producer is the job's main thread (rank 0 under MPI);
  * struct copyrun lives on copy_run()'s stack and is published as
@@ -27,20 +27,7 @@
 
 #include "engine/dist.h"
 #include "engine/join.h"
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
-void copy_backoff(struct copyrun *r, int attempt)
-{
-    unsigned base = r->retry_delay_ms << attempt;
-    unsigned jitter = base ? (unsigned)(rand() % (int)(base / 2 + 1)) : 0;
-    sleep_ms(base / 2 + jitter + base / 2);
-}
+#include "engine/policy.h"
 
 static const char *type_word(enum be_type t)
 {
@@ -56,9 +43,9 @@ static int do_mkdir(struct wctx *w, const char *dst, struct errinfo *ei)
     for (int attempt = 0; attempt < 3; attempt++) {
         err_clear(ei);
         rc = j->tfs->ops->mkdirs(j->tfs, dst, 0777, ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+        if (!rc || policy_decide(rc, SIDE_WRITE, j->o, attempt) != POLICY_RETRY)
             break;
-        copy_backoff(j->workq_ctx, attempt);
+        policy_backoff(j->workq_ctx->retry_delay_ms, attempt, true);
     }
     return rc;
 }
@@ -77,7 +64,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
     }
     if ((rc = sfs->ops->readlink(sfs, w->src, link, sizeof link, &ei))) {
         jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
-        if (j->o->ignore_failures) {
+        if (policy_decide(rc, SIDE_READ, j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
             job_count(j, C_FAIL, 1);
             copy_wlog(w, "FAIL: %s - %s", w->src, ei.msg);
             return;
@@ -257,9 +244,10 @@ static void process_entry(struct wctx *w, const struct entry *e)
             rc = copy_append_tail(w, &x, e, ts.size, &readside, &ei);
         else
             rc = copy_whole(w, &x, e, &readside, &ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&w->j->user_cancel))
+        if (!rc || policy_decide(rc, readside ? SIDE_READ : SIDE_WRITE, j->o, attempt) != POLICY_RETRY ||
+            atomic_load(&w->j->user_cancel))
             break;
-        copy_backoff(r, attempt);
+        policy_backoff(r->retry_delay_ms, attempt, true);
         if (act == ACT_APPEND) {
             /* B §6.3: the retry re-decides */
             struct be_stat t2;

@@ -20,6 +20,7 @@
 #include "jobs/jobrec.h"
 
 #include "engine/decide.h"
+#include "engine/policy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -130,7 +131,7 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
          * counted and skipped, without it the job fails like any read error */
         char d[PATHMAX];
         backend_display(t->fs, t->dirpath, d, sizeof d);
-        if (w->j->o->ignore_failures) {
+        if (policy_decide(ERR_UNSAFE_PATH, SIDE_READ, w->j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
             job_count(w->j, C_FAIL, 1);
             job_error(w->j, "skipping an unsafe name '%.*s' in '%s' (ignored, -i): it cannot be a file name",
                       (int)namelen, name, d);
@@ -174,7 +175,7 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
  * DISTCP_TEST_FAIL_LIST=<text> fails directories whose path contains text,
  * as an unreadable one would (root reads any directory). */
 static int list_dir(struct be_fs *fs, const char *path, be_list_cb cb, void *arg,
-                    const struct errinfo *stop, struct errinfo *ei)
+                    const struct errinfo *stop, const struct options *o, struct errinfo *ei)
 {
     const char *fl = getenv("DISTCP_TEST_FAIL_LIST");
     if (fl && *fl && strstr(path, fl)) {
@@ -185,9 +186,9 @@ static int list_dir(struct be_fs *fs, const char *path, be_list_cb cb, void *arg
     int rc = ERR_OK;
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = fs->ops->list(fs, path, cb, arg, ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || (stop && stop->code))
+        if (!rc || policy_decide(rc, SIDE_LIST, o, attempt) != POLICY_RETRY || (stop && stop->code))
             break;
-        usleep(200000u << attempt);
+        policy_backoff(200, attempt, false);
     }
     return rc;
 }
@@ -217,7 +218,7 @@ static void *walk_main(void *arg)
         t->dirkey = d.key;
         t->dirkeylen = strlen(d.key);
         t->fs = fs;
-        int rc = list_dir(fs, d.path, walk_cb, t, &w->ei, &ei);
+        int rc = list_dir(fs, d.path, walk_cb, t, &w->ei, w->j->o, &ei);
         pthread_mutex_lock(&w->lock);
         w->busy--;
         if (rc && !w->rc) {
@@ -407,7 +408,7 @@ int listing_list_dir(struct job *j, uint32_t root, const char *path, be_list_cb 
 {
     if (root >= j->nroots)
         return err_setx(ei, ERR_INVAL, "no source root %u on this rank", (unsigned)root);
-    return list_dir(j->roots[root].fs, path, cb, arg, NULL, ei);
+    return list_dir(j->roots[root].fs, path, cb, arg, NULL, j->o, ei);
 }
 
 /* Lend directories to other ranks: an MPI run of more than one rank, and
