@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "cmd/exit.h"
 #include "engine/job.h"
 
 /* azdata's `submit --from-path SRC --to-path DST`: rewritten to the
@@ -99,7 +100,7 @@ int cmd_main(int argc, char **argv)
         goto out;
     }
     o.job_argv = cmd_argv_json(argc - 1, argv + 1);
-    status = job_run(&o);
+    status = cmd_exit_status(job_run(&o));
 out:
     options_release(&o);
     return status;

@@ -29,6 +29,7 @@
 
 #include "cmd/cli.h"
 #include "engine/dist.h"
+#include "cmd/exit.h"
 #include "engine/job.h"
 #include "jobs/jobpend.h"
 #include "jobs/store.h"
@@ -345,7 +346,7 @@ static int detach_and_run(struct options *o, const char *store_path, int64_t id,
         o->job_id = id;
         o->job_detached = true;
         o->progress = 0;
-        int status = job_run(o);
+        int status = cmd_exit_status(job_run(o));
         /* a job that died before it could claim its row is failed, not pending */
         struct jstore *s = NULL;
         struct errinfo ei = {0};

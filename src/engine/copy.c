@@ -10,7 +10,8 @@
  *
  * Failures: read-side ones (source missing, unreadable, changed during the
  * copy) are counted FAIL and the job goes on under -i (B §6.6); any other
- * failure fails the job and stops dispatching new work.
+ * failure fails the job and stops dispatching new work. The decision is
+ * engine/policy.h's (docs/failure-policy.md §2); copy_record_result asks it.
  *
  * A cancel (SIGINT/SIGTERM or `distcp job cancel`, job.c sets user_cancel)
  * stops it cleanly: data loops end with ERR_CANCELLED, so writers are
@@ -327,5 +328,5 @@ void copy_record_result(struct wctx *w, const struct entry *e, const char *src,
         job_error(j, "ignoring failure (-i): %s", ei->msg);
         return;
     }
-    job_fail(j, EXIT_FAIL, "File copy failed: %s --> %s: %s", src, dst, ei->msg);
+    job_fail(j, JOB_FAILED, "File copy failed: %s --> %s: %s", src, dst, ei->msg);
 }

@@ -6,7 +6,7 @@
 #define DISTCP_COPY_H
 #include "engine/job.h"
 
-/* Run the copy phase over j->plan; returns an exit status. */
-int copy_run(struct job *j);
+/* Run the copy phase over j->plan; returns a job status. */
+enum job_status copy_run(struct job *j);
 
 #endif

@@ -59,7 +59,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
     char link[PATHMAX], cur[PATHMAX];
     int rc;
     if (!sfs->ops->readlink || !j->tfs->ops->symlink) {
-        job_fail(j, EXIT_FAIL, "cannot copy symbolic link '%s': the target store has no symbolic links", w->src);
+        job_fail(j, JOB_FAILED, "cannot copy symbolic link '%s': the target store has no symbolic links", w->src);
         return;
     }
     if ((rc = sfs->ops->readlink(sfs, w->src, link, sizeof link, &ei))) {
@@ -69,7 +69,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
             copy_wlog(w, "FAIL: %s - %s", w->src, ei.msg);
             return;
         }
-        job_fail(j, EXIT_FAIL, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
+        job_fail(j, JOB_FAILED, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
         return;
     }
     if (texists) {
@@ -126,7 +126,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
     return;
 fail:
     jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
-    job_fail(j, EXIT_FAIL, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
+    job_fail(j, JOB_FAILED, "File copy failed: %s --> %s: %s", w->src, w->dst, ei.msg);
 }
 
 static void process_entry(struct wctx *w, const struct entry *e)
@@ -140,7 +140,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         return;
     jobrec_pause_point(j, "copying");
     if (job_src_path(j, e, w->src, sizeof w->src) || job_path(j->work, e, w->dst, sizeof w->dst)) {
-        job_fail(j, EXIT_FAIL, "path too long below '%s'", j->work);
+        job_fail(j, JOB_FAILED, "path too long below '%s'", j->work);
         return;
     }
     /* a target that did not exist when the job started holds only what this
@@ -163,12 +163,12 @@ static void process_entry(struct wctx *w, const struct entry *e)
     }
     bool texists = rc == ERR_OK;
     if (rc && rc != ERR_NOT_FOUND) {
-        job_fail(j, EXIT_FAIL, "cannot read target: %s", ei.msg);
+        job_fail(j, JOB_FAILED, "cannot read target: %s", ei.msg);
         return;
     }
     /* type conflicts are never ignorable (B §5 step 3) */
     if (texists && (ts.type == BE_DIR) != (e->type == BE_DIR)) {
-        job_fail(j, EXIT_FAIL, "Can't replace %s. Target is %s, Source is %s", w->dst,
+        job_fail(j, JOB_FAILED, "Can't replace %s. Target is %s, Source is %s", w->dst,
                  type_word(ts.type), type_word((enum be_type)e->type));
         return;
     }
@@ -182,7 +182,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
         }
         if ((rc = do_mkdir(w, w->dst, &ei))) {
             jobrec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
-            job_fail(j, EXIT_FAIL, "mkdir failed for %s: %s", w->dst, ei.msg);
+            job_fail(j, JOB_FAILED, "mkdir failed for %s: %s", w->dst, ei.msg);
         } else {
             jobrec_row(j, w->id, e, w->src, w->dst, JR_MKDIR, NULL);
         }
@@ -212,7 +212,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
                       w->src, e->size, w->dst, ts.size);
         copy_dry(j, "SKIP %s -> %s", w->src, w->dst);
         if ((rc = copy_apply_attrs(w, e, w->src, w->dst, false, &ts, &ei)))
-            job_fail(j, EXIT_FAIL, "cannot preserve attributes of %s: %s", w->dst, ei.msg);
+            job_fail(j, JOB_FAILED, "cannot preserve attributes of %s: %s", w->dst, ei.msg);
         return;
     }
     if (j->o->dry_run) {
@@ -303,11 +303,11 @@ static long def_long(const struct options *o, const char *key, long dflt)
 
 /* B §10: the dynamic strategy's chunk arithmetic, and its one observable
  * effect: too many chunks fail the job before anything is copied. */
-static int dynamic_check(struct job *j)
+static enum job_status dynamic_check(struct job *j)
 {
     const struct options *o = j->o;
     if (o->strategy != STRATEGY_DYNAMIC || dist_rank() != 0)
-        return EXIT_OK;
+        return JOB_OK;
     long m = o->max_maps < 1 ? 1 : o->max_maps;
     long records = (long)(j->plan_files + j->plan_dirs);
     long ratio_dflt = def_long(o, "distcp.dynamic.split.ratio", 2);
@@ -325,18 +325,18 @@ static int dynamic_check(struct job *j)
         ratio = per < min_rec ? ratio_dflt : p;
     }
     if (ratio * m > tolerable) {
-        job_fail(j, EXIT_FAIL, "Too many chunks created with splitRatio:%ld, numMaps:%ld. "
+        job_fail(j, JOB_FAILED, "Too many chunks created with splitRatio:%ld, numMaps:%ld. "
                  "Reduce numMaps or decrease split-ratio to proceed.", ratio, m);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
-    return EXIT_OK;
+    return JOB_OK;
 }
 
-int copy_run(struct job *j)
+enum job_status copy_run(struct job *j)
 {
     struct copyrun r;
     struct errinfo ei = {0};
-    int status = EXIT_OK;
+    enum job_status status = JOB_OK;
     memset(&r, 0, sizeof r);
     if ((status = dynamic_check(j)))
         return status;
@@ -376,8 +376,8 @@ int copy_run(struct job *j)
     else
         r.q = workq_threads_new(j->o->strategy == STRATEGY_DYNAMIC, (size_t)r.n * 4);
     if (!r.w || !r.q) {
-        job_fail(j, EXIT_FAIL, "out of memory");
-        status = EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "out of memory");
+        status = JOB_FAILED;
         goto out;
     }
     r.w[r.n].j = j;                 /* the main thread's: files finished by receipts */
@@ -389,8 +389,8 @@ int copy_run(struct job *j)
         w->bufsize = r.bufsize;
         w->buf = malloc(w->bufsize);
         if (!w->buf) {
-            job_fail(j, EXIT_FAIL, "out of memory allocating copy buffers");
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "out of memory allocating copy buffers");
+            status = JOB_FAILED;
             goto out;
         }
         throttle_init(&w->thr, j->o->bandwidth_set ? j->o->bandwidth_mb * 1048576.0 : 0, 0);
@@ -399,15 +399,15 @@ int copy_run(struct job *j)
             snprintf(p, sizeof p, "%s/part-m-%05d", j->log_dir, wbase + i);
             w->log = fopen(p, "a");
             if (!w->log) {
-                job_fail(j, EXIT_FAIL, "cannot create log file '%s': %s", p, strerror(errno));
-                status = EXIT_FAIL;
+                job_fail(j, JOB_FAILED, "cannot create log file '%s': %s", p, strerror(errno));
+                status = JOB_FAILED;
                 goto out;
             }
         }
     }
     if (r.q->ops->start(r.q, r.n, exec_batch, &r)) {
-        job_fail(j, EXIT_FAIL, "cannot start copy workers");
-        status = EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot start copy workers");
+        status = JOB_FAILED;
         goto out;
     }
     /* produce: batches of up to 256 entries / 16 MiB of data, each entry
@@ -416,8 +416,8 @@ int copy_run(struct job *j)
     if (dist_rank() == 0) {
         struct join *jn = NULL;
         struct plan_iter *it = NULL;
-        if (join_open(j, &jn) == EXIT_OK && !(it = plan_iter_new(j->plan, &ei)))
-            job_fail(j, EXIT_FAIL, "%s", ei.msg);
+        if (join_open(j, &jn) == JOB_OK && !(it = plan_iter_new(j->plan, &ei)))
+            job_fail(j, JOB_FAILED, "%s", ei.msg);
         if (it) {
             struct wbatch *b = NULL;
             const struct entry *e;
@@ -447,7 +447,7 @@ int copy_run(struct job *j)
                     size_t need = entry_size(e) + sizeof(struct tstat);
                     b = wbatch_new(need > bcap ? need : bcap);
                     if (!b) {
-                        job_fail(j, EXIT_FAIL, "out of memory");
+                        job_fail(j, JOB_FAILED, "out of memory");
                         break;
                     }
                     wbatch_add_t(b, e, tp, jn != NULL);
@@ -456,7 +456,7 @@ int copy_run(struct job *j)
             if (b)
                 r.q->ops->push(r.q, b);
             if (err)
-                job_fail(j, EXIT_FAIL, "cannot read the listing: %s", err_str(err));
+                job_fail(j, JOB_FAILED, "cannot read the listing: %s", err_str(err));
             if (jn && !atomic_load(&j->cancel))
                 join_finish(jn);
             plan_iter_free(it);

@@ -34,6 +34,12 @@
 #define MAX_KEPT_ERRORS 100
 
 struct dist *job_dist;
+int (*job_exit_map)(enum job_status s);
+
+int job_exit_code(enum job_status s)
+{
+    return job_exit_map ? job_exit_map(s) : (int)s;
+}
 
 double now_seconds(void)
 {
@@ -56,12 +62,12 @@ static void keep_error(struct job *j, const char *msg)
         j->nerrors++;
 }
 
-static void fail_locked(struct job *j, int status, const char *msg);
+static void fail_locked(struct job *j, enum job_status status, const char *msg);
 
 /* Print and keep one message; with status != 0 also fail the job. */
-static void report(struct job *j, int status, const char *fmt, va_list ap)
+static void report(struct job *j, enum job_status status, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
-static void report(struct job *j, int status, const char *fmt, va_list ap)
+static void report(struct job *j, enum job_status status, const char *fmt, va_list ap)
 {
     char msg[2048];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -91,7 +97,7 @@ void job_error(struct job *j, const char *fmt, ...)
     va_end(ap);
 }
 
-void job_fail(struct job *j, int status, const char *fmt, ...)
+void job_fail(struct job *j, enum job_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -99,7 +105,7 @@ void job_fail(struct job *j, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-static void fail_locked(struct job *j, int status, const char *msg)
+static void fail_locked(struct job *j, enum job_status status, const char *msg)
 {
     if (!j->first_exit) {
         j->first_exit = status;
@@ -149,31 +155,31 @@ static const char *cfg_get(void *ctx, const char *key)
     return options_def(ctx, key);
 }
 
-static int setup_filters(struct job *j)
+static enum job_status setup_filters(struct job *j)
 {
     struct errinfo ei = {0};
     const struct options *o = j->o;
     if (!o->filters_file && o->nexcludes == 0)
-        return EXIT_OK;
+        return JOB_OK;
     j->filter = filter_new();
     if (!j->filter) {
-        job_fail(j, EXIT_FAIL, "out of memory");
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "out of memory");
+        return JOB_FAILED;
     }
     if (o->filters_file && filter_load_file(j->filter, o->filters_file, &ei)) {
-        job_fail(j, EXIT_FAIL, "%s", ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "%s", ei.msg);
+        return JOB_FAILED;
     }
     for (size_t i = 0; i < o->nexcludes; i++)
         if (filter_add(j->filter, o->excludes[i], &ei)) {
-            job_fail(j, EXIT_FAIL, "%s", ei.msg);
-            return EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "%s", ei.msg);
+            return JOB_FAILED;
         }
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 /* Where data and temp files go (B §6.1, §6.8). */
-static int setup_work(struct job *j)
+static enum job_status setup_work(struct job *j)
 {
     const struct options *o = j->o;
     char buf[PATHMAX];
@@ -186,17 +192,17 @@ static int setup_work(struct job *j)
             struct be_fs *fs = NULL;
             if (backend_open_uri(o->tmp_dir, &j->cfg, &fs, &tmp, &ei)) {
                 free(parent);
-                job_fail(j, EXIT_INVALID, "invalid -tmp '%s': %s", o->tmp_dir, ei.msg);
-                return EXIT_INVALID;
+                job_fail(j, JOB_INVALID, "invalid -tmp '%s': %s", o->tmp_dir, ei.msg);
+                return JOB_INVALID;
             }
             bool same = fs->ops == j->tfs->ops && !strcmp(fs->authority, j->tfs->authority);
             backend_close(fs);
             if (!same) {
-                job_fail(j, EXIT_FAIL, "Work path %s and target path %s are in different file system",
+                job_fail(j, JOB_FAILED, "Work path %s and target path %s are in different file system",
                          o->tmp_dir, o->target);
                 free(parent);
                 free(tmp);
-                return EXIT_FAIL;
+                return JOB_FAILED;
             }
         }
         unsigned rnd = (unsigned)(now_seconds() * 1e6) ^ (unsigned)getpid();
@@ -209,13 +215,13 @@ static int setup_work(struct job *j)
         j->work = strdup(j->target);
     }
     if (!j->work)
-        return EXIT_FAIL;
+        return JOB_FAILED;
     /* temp files: the top-level work dir; for a single file copied onto the
      * work path itself, its parent */
     bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR &&
                        !strcmp(j->roots[0].base, j->roots[0].path);
     j->tmp_dir = single_file ? path_parent(j->work) : strdup(j->work);
-    return j->tmp_dir ? EXIT_OK : EXIT_FAIL;
+    return j->tmp_dir ? JOB_OK : JOB_FAILED;
 }
 
 /* Remove the private work area (only our spill files live there). */
@@ -274,34 +280,34 @@ static void on_signal(int sig)
 }
 
 /* -log: per-worker text logs (B §6.7) go to a local directory. */
-int job_open_log_dir(struct job *j)
+enum job_status job_open_log_dir(struct job *j)
 {
     const struct options *o = j->o;
     struct errinfo ei = {0};
     struct be_fs *fs = NULL;
     char *p = NULL;
     if (!o->log_dir)
-        return EXIT_OK;
+        return JOB_OK;
     if (backend_open_uri(o->log_dir, &j->cfg, &fs, &p, &ei) || strcmp(fs->ops->name, "local") ||
         fs->ops->mkdirs(fs, p, 0777, &ei)) {
-        job_fail(j, EXIT_FAIL, "cannot use -log dir '%s': %s", o->log_dir,
+        job_fail(j, JOB_FAILED, "cannot use -log dir '%s': %s", o->log_dir,
                  ei.msg[0] ? ei.msg : "only local directories are supported");
         backend_close(fs);
         free(p);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     backend_close(fs);
     j->log_dir = p;
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 /* After the sources are resolved: what only the producer (rank 0 of an MPI
  * run, or the one process) does before copying: the work paths, -log, stray
  * temps, the listing and plan. */
-static int job_setup_rank0(struct job *j)
+static enum job_status job_setup_rank0(struct job *j)
 {
     const struct options *o = j->o;
-    int status;
+    enum job_status status;
     if ((o->preserve & (PRESERVE_R | PRESERVE_B | PRESERVE_C)) && !(j->tfs->ops->caps & BE_CAP_BLOCKS)) {
         char l[8] = "";
         if (o->preserve & PRESERVE_R) strcat(l, "r");
@@ -327,8 +333,8 @@ static int job_setup_rank0(struct job *j)
         struct errinfo ei = {0};
         bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR;
         if (!single_file && j->tfs->ops->mkdirs(j->tfs, j->work, 0777, &ei)) {
-            job_fail(j, EXIT_FAIL, "cannot create the work dir for -atomic: %s", ei.msg);
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "cannot create the work dir for -atomic: %s", ei.msg);
+            status = JOB_FAILED;
             goto out;
         }
     }
@@ -338,11 +344,11 @@ out:
     return status;
 }
 
-int job_run(struct options *o)
+enum job_status job_run(struct options *o)
 {
     struct job jb;
     struct job *j = &jb;
-    int status = EXIT_OK;
+    enum job_status status = JOB_OK;
     struct progress prog = {0};
     bool prog_started = false;
     bool shared = false;
@@ -381,9 +387,9 @@ int job_run(struct options *o)
     clean_stale_workdirs(tmpd);
     snprintf(j->workdir, sizeof j->workdir, "%s/distcp-meta-%d-XXXXXX", tmpd, (int)getpid());
     if (!mkdtemp(j->workdir)) {
-        job_fail(j, EXIT_FAIL, "cannot create the private work area '%s': %s", j->workdir, strerror(errno));
+        job_fail(j, JOB_FAILED, "cannot create the private work area '%s': %s", j->workdir, strerror(errno));
         j->workdir[0] = 0;
-        status = EXIT_FAIL;
+        status = JOB_FAILED;
         goto out;
     }
     if (o->dry_run && !o->json)
@@ -430,14 +436,14 @@ out:
     if (job_dist) {
         /* every rank reaches both collectives, whatever failed before */
         if (!shared)
-            status = job_dist->share(job_dist, j, status ? status : EXIT_FAIL);
+            status = job_dist->share(job_dist, j, status ? status : JOB_FAILED);
         status = job_dist->end(job_dist, j, status);
     }
     if (jobrec_cancelled(j)) {
         /* stopped on request: nothing half-written stays visible (temp
          * writers were aborted); the job can be resumed */
         fprintf(stderr, "distcp: job cancelled; files finished so far are kept, temp files removed\n");
-        status = EXIT_CANCELLED;
+        status = JOB_CANCELLED;
     }
     atomic_store(&j->phase, PHASE_DONE);
     if (prog_started) {

@@ -454,7 +454,7 @@ static void qualified_prefix(struct be_fs *fs, char *buf, size_t n)
         buf[l - 1] = 0;
 }
 
-int listing_build(struct job *j)
+enum job_status listing_build(struct job *j)
 {
     struct errinfo ei = {0};
     struct walk w;
@@ -475,7 +475,7 @@ int listing_build(struct job *j)
     }
     j->plan = sorter_new(j->workdir, sorter_mem());
     if (!j->plan) {
-        job_fail(j, EXIT_FAIL, "out of memory");
+        job_fail(j, JOB_FAILED, "out of memory");
         goto out;
     }
     qualified_prefix(j->roots[0].fs, qp, sizeof qp);
@@ -522,7 +522,7 @@ int listing_build(struct job *j)
                 job_src_path(j, e, b, sizeof b);
                 plan_iter_free(it);
                 free(prev);
-                job_fail(j, EXIT_DUPLICATE, "File %s and %s would cause duplicates. Aborting", a, b);
+                job_fail(j, JOB_DUPLICATE, "File %s and %s would cause duplicates. Aborting", a, b);
                 goto out;
             }
             if (e->type == BE_DIR)
@@ -544,7 +544,7 @@ int listing_build(struct job *j)
     }
     goto out;
 fail:
-    job_fail(j, EXIT_FAIL, "listing failed: %s", ei.msg[0] ? ei.msg : err_str(rc));
+    job_fail(j, JOB_FAILED, "listing failed: %s", ei.msg[0] ? ei.msg : err_str(rc));
 out:
     pthread_mutex_destroy(&w.lock);
     pthread_cond_destroy(&w.cond);

@@ -130,14 +130,14 @@ void job_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-void report_summary(struct job *j, int status, double dur)
+void report_summary(struct job *j, enum job_status status, double dur)
 {
     uint64_t c[C__COUNT];
     for (int i = 0; i < C__COUNT; i++)
         c[i] = atomic_load(&j->counters[i]);
     double secs = dur < 1 ? 1 : dur;
     uint64_t bw = (uint64_t)((double)c[C_BYTESCOPIED] / secs);
-    const char *word = status == EXIT_CANCELLED ? "CANCELLED" : status ? "FAILED" : "SUCCEEDED";
+    const char *word = status == JOB_CANCELLED ? "CANCELLED" : status ? "FAILED" : "SUCCEEDED";
     fprintf(stderr, "distcp: job %s%s in %.2f s\n", word,
             j->o->dry_run ? " (dry run: nothing was written)" : "", dur);
     fprintf(stderr, "\tDistCp Counters\n");
@@ -161,7 +161,7 @@ void report_summary(struct job *j, int status, double dur)
     if (j->o->json) {
         FILE *f = stdout;
         fprintf(f, "{\"status\": \"%s\", \"exit_code\": %d, \"dry_run\": %s, \"duration_seconds\": %.3f, \"counters\": {",
-                word, status, j->o->dry_run ? "true" : "false", dur);
+                word, job_exit_code(status), j->o->dry_run ? "true" : "false", dur);
         for (int i = 0; i < C__COUNT; i++)
             fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", counter_key[i], c[i]);
         fprintf(f, ", \"BANDWIDTH_IN_BYTES\": %" PRIu64 "}, \"errors\": [", bw);

@@ -22,7 +22,7 @@ bool report_progress_on(const struct job *j);
 void report_progress_print(struct job *j, bool final);
 /* The progress thread: a line every 0.5 s until p->stop (arg: struct progress). */
 void *report_progress_main(void *arg);
-/* The end-of-job summary on stderr (and --json on stdout) for exit status `status`. */
-void report_summary(struct job *j, int status, double dur);
+/* The end-of-job summary on stderr (and --json on stdout) for how the job ended (`status`). */
+void report_summary(struct job *j, enum job_status status, double dur);
 
 #endif

@@ -189,8 +189,8 @@ static int job_open(struct job *j, const char *uri, struct be_fs **fs,
     return ERR_OK;
 }
 
-/* Expand one source argument (B §2.1): returns an exit status. */
-static int expand_source(struct job *j, const char *arg)
+/* Expand one source argument (B §2.1): returns a job status. */
+static enum job_status expand_source(struct job *j, const char *arg)
 {
     struct errinfo ei = {0};
     struct be_fs *fs = NULL;
@@ -198,10 +198,10 @@ static int expand_source(struct job *j, const char *arg)
     char **pats = NULL;
     size_t npats = 0;
     struct strv matches = {0};
-    int status = EXIT_OK;
+    enum job_status status = JOB_OK;
     int rc = job_open(j, arg, &fs, &path, &ei);
     if (rc) {
-        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAIL,
+        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? JOB_INVALID : JOB_FAILED,
                  "%s", ei.msg);
         return j->first_exit;
     }
@@ -211,8 +211,8 @@ static int expand_source(struct job *j, const char *arg)
             /* a pattern without wildcards: its backslash escapes still apply */
             char *lit = glob_unescape(path);
             if (!lit) {
-                job_fail(j, EXIT_FAIL, "out of memory");
-                status = EXIT_FAIL;
+                job_fail(j, JOB_FAILED, "out of memory");
+                status = JOB_FAILED;
                 goto out;
             }
             free(path);
@@ -220,33 +220,33 @@ static int expand_source(struct job *j, const char *arg)
         }
         rc = fs->ops->stat(fs, path, &st, &ei);
         if (rc == ERR_NOT_FOUND) {
-            job_fail(j, EXIT_INVALID, "%s doesn't exist", arg);
-            status = EXIT_INVALID;
+            job_fail(j, JOB_INVALID, "%s doesn't exist", arg);
+            status = JOB_INVALID;
         } else if (rc) {
-            job_fail(j, EXIT_INVALID, "cannot read source '%s': %s", arg, ei.msg);
-            status = EXIT_INVALID;
+            job_fail(j, JOB_INVALID, "cannot read source '%s': %s", arg, ei.msg);
+            status = JOB_INVALID;
         } else if (add_root(j, fs, path, &st)) {
-            job_fail(j, EXIT_FAIL, "out of memory");
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "out of memory");
+            status = JOB_FAILED;
         }
         goto out;
     }
     if ((rc = glob_expand_braces(path, &pats, &npats, &ei))) {
-        job_fail(j, EXIT_INVALID, "invalid glob '%s': %s", arg, ei.msg);
-        status = EXIT_INVALID;
+        job_fail(j, JOB_INVALID, "invalid glob '%s': %s", arg, ei.msg);
+        status = JOB_INVALID;
         goto out;
     }
     for (size_t i = 0; i < npats; i++) {
         if ((rc = glob_one(fs, pats[i], &matches, &ei))) {
-            job_fail(j, rc == ERR_INVAL ? EXIT_INVALID : EXIT_FAIL,
+            job_fail(j, rc == ERR_INVAL ? JOB_INVALID : JOB_FAILED,
                      "cannot expand '%s': %s", arg, ei.msg);
             status = j->first_exit;
             goto out;
         }
     }
     if (matches.n == 0) {
-        job_fail(j, EXIT_INVALID, "%s doesn't exist", arg);
-        status = EXIT_INVALID;
+        job_fail(j, JOB_INVALID, "%s doesn't exist", arg);
+        status = JOB_INVALID;
         goto out;
     }
     for (size_t i = 0; i < matches.n; i++) {
@@ -254,8 +254,8 @@ static int expand_source(struct job *j, const char *arg)
         if (fs->ops->stat(fs, matches.v[i], &st, NULL))
             continue;
         if (add_root(j, fs, matches.v[i], &st)) {
-            job_fail(j, EXIT_FAIL, "out of memory");
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "out of memory");
+            status = JOB_FAILED;
             goto out;
         }
     }
@@ -267,7 +267,7 @@ out:
 }
 
 /* -f list (B §2.2): one path per line, each globbed. */
-static int read_source_list(struct job *j, struct strv *out)
+static enum job_status read_source_list(struct job *j, struct strv *out)
 {
     struct errinfo ei = {0};
     struct be_fs *fs = NULL;
@@ -275,7 +275,7 @@ static int read_source_list(struct job *j, struct strv *out)
     struct be_file *r = NULL;
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    int status = EXIT_OK;
+    enum job_status status = JOB_OK;
     const size_t maxlen = 64u << 20;
     int rc = job_open(j, j->o->source_list, &fs, &path, &ei);
     if (!rc)
@@ -303,8 +303,8 @@ static int read_source_list(struct job *j, struct strv *out)
     if (r)
         fs->ops->close_read(r);
     if (rc) {
-        job_fail(j, EXIT_FAIL, "cannot read source list '%s': %s", j->o->source_list, ei.msg);
-        status = EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot read source list '%s': %s", j->o->source_list, ei.msg);
+        status = JOB_FAILED;
         goto out;
     }
     size_t start = 0, lineno = 1;
@@ -316,15 +316,15 @@ static int read_source_list(struct job *j, struct strv *out)
             if (e > start && buf[e - 1] == '\r')
                 e--;
             if (e == start) {
-                job_fail(j, EXIT_FAIL, "source list '%s': line %zu: Can not create a Path from an empty string",
+                job_fail(j, JOB_FAILED, "source list '%s': line %zu: Can not create a Path from an empty string",
                          j->o->source_list, lineno);
-                status = EXIT_FAIL;
+                status = JOB_FAILED;
                 goto out;
             }
             char *line = strndup(buf + start, e - start);
             if (!line || strv_push(out, line)) {
-                job_fail(j, EXIT_FAIL, "out of memory");
-                status = EXIT_FAIL;
+                job_fail(j, JOB_FAILED, "out of memory");
+                status = JOB_FAILED;
                 goto out;
             }
             start = i + 1;
@@ -339,18 +339,18 @@ out:
 
 /* ------------------------------------------------------------ prepare */
 
-int listing_prepare(struct job *j)
+enum job_status listing_prepare(struct job *j)
 {
     struct options *o = j->o;
     struct errinfo ei = {0};
     struct strv list = {0};
-    int status = EXIT_OK;
+    enum job_status status = JOB_OK;
     char *tpath = NULL;
 
     /* target store and probe (B §3: probed once) */
     int rc = job_open(j, o->target, &j->tfs, &tpath, &ei);
     if (rc) {
-        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAIL, "%s", ei.msg);
+        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? JOB_INVALID : JOB_FAILED, "%s", ei.msg);
         status = j->first_exit;
         goto out;
     }
@@ -363,8 +363,8 @@ int listing_prepare(struct job *j)
         j->target_is_dir = tst.type == BE_DIR;
         j->target_is_file = !j->target_is_dir;
     } else if (rc != ERR_NOT_FOUND) {
-        job_fail(j, EXIT_FAIL, "cannot read target: %s", ei.msg);
-        status = EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot read target: %s", ei.msg);
+        status = JOB_FAILED;
         goto out;
     }
     /* a resumed job decides its bases as it did when it listed */
@@ -383,28 +383,28 @@ int listing_prepare(struct job *j)
                 goto out;
     }
     if (j->nroots == 0) {
-        job_fail(j, EXIT_INVALID, "no source paths");
-        status = EXIT_INVALID;
+        job_fail(j, JOB_INVALID, "no source paths");
+        status = JOB_INVALID;
         goto out;
     }
 
     /* input checks (B §2.3) */
     if (o->atomic && j->target_exists) {
-        job_fail(j, EXIT_INVALID, "Target path for atomic-commit already exists: %s. "
+        job_fail(j, JOB_INVALID, "Target path for atomic-commit already exists: %s. "
                  "Cannot atomic-commit to pre-existing target-path.", o->target);
-        status = EXIT_INVALID;
+        status = JOB_INVALID;
         goto out;
     }
     if (j->target_is_file) {
         if (j->nroots != 1) {
-            job_fail(j, EXIT_INVALID, "Multiple source being copied to a file: %s", o->target);
-            status = EXIT_INVALID;
+            job_fail(j, JOB_INVALID, "Multiple source being copied to a file: %s", o->target);
+            status = JOB_INVALID;
             goto out;
         }
         if (j->roots[0].st.type == BE_DIR) {
-            job_fail(j, EXIT_INVALID, "Cannot copy %s, which is not a file to %s",
+            job_fail(j, JOB_INVALID, "Cannot copy %s, which is not a file to %s",
                      j->roots[0].display, o->target);
-            status = EXIT_INVALID;
+            status = JOB_INVALID;
             goto out;
         }
     }
@@ -412,20 +412,20 @@ int listing_prepare(struct job *j)
     if ((o->preserve & PRESERVE_A) && (!(tcaps & BE_CAP_ACL) || !j->roots[0].fs->ops->getattrs)) {
         char d[PATHMAX];
         backend_display(j->tfs, "/", d, sizeof d);
-        job_fail(j, EXIT_ACL, "ACLs not supported for file system: %s", d);
-        status = EXIT_ACL;
+        job_fail(j, JOB_ACL, "ACLs not supported for file system: %s", d);
+        status = JOB_ACL;
         goto out;
     }
     if ((o->preserve & PRESERVE_X) && (!(tcaps & BE_CAP_XATTR) || !j->roots[0].fs->ops->getattrs)) {
         char d[PATHMAX];
         backend_display(j->tfs, "/", d, sizeof d);
-        job_fail(j, EXIT_XATTR, "XAttrs not supported for file system: %s", d);
-        status = EXIT_XATTR;
+        job_fail(j, JOB_XATTR, "XAttrs not supported for file system: %s", d);
+        status = JOB_XATTR;
         goto out;
     }
     if (o->blocks_per_chunk > 0 && !(tcaps & (BE_CAP_PARALLEL_WRITE | BE_CAP_CONCAT_WRITE))) {
-        job_fail(j, EXIT_INVALID, "-blocksperchunk is not supported since the target file system doesn't support concat.");
-        status = EXIT_INVALID;
+        job_fail(j, JOB_INVALID, "-blocksperchunk is not supported since the target file system doesn't support concat.");
+        status = JOB_INVALID;
         goto out;
     }
 
@@ -440,8 +440,8 @@ int listing_prepare(struct job *j)
                                             !strcmp(r->path, "/"), texists, tisdir, U);
         r->base = use_self ? strdup(r->path) : path_parent(r->path);
         if (!r->base) {
-            job_fail(j, EXIT_FAIL, "out of memory");
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "out of memory");
+            status = JOB_FAILED;
             goto out;
         }
     }

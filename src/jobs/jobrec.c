@@ -460,7 +460,7 @@ static void rec_free(struct jobrec *r)
     free(r);
 }
 
-static int start_fail(struct job *j, bool soft, const char *msg)
+static enum job_status start_fail(struct job *j, bool soft, const char *msg)
 {
     if (j->rec) {
         rec_free(j->rec);
@@ -468,13 +468,13 @@ static int start_fail(struct job *j, bool soft, const char *msg)
     }
     if (soft) {
         fprintf(stderr, "distcp: warning: %s; this run is not recorded as a job and cannot be resumed\n", msg);
-        return EXIT_OK;
+        return JOB_OK;
     }
-    job_fail(j, EXIT_FAIL, "%s", msg);
-    return EXIT_FAIL;
+    job_fail(j, JOB_FAILED, "%s", msg);
+    return JOB_FAILED;
 }
 
-int jobrec_start(struct job *j)
+enum job_status jobrec_start(struct job *j)
 {
     struct options *o = j->o;
     struct errinfo ei = {0};
@@ -482,7 +482,7 @@ int jobrec_start(struct job *j)
     bool soft = o->job_id == 0;     /* a new blocking run goes on without a record */
     int rc;
     if (o->job_store && !strcmp(o->job_store, "none"))
-        return EXIT_OK;
+        return JOB_OK;
     if (jstore_path(o->job_store, path, sizeof path, &ei))
         return start_fail(j, soft, ei.msg);
     struct jobrec *r = calloc(1, sizeof *r);
@@ -515,7 +515,7 @@ int jobrec_start(struct job *j)
     snprintf(r->rundir, sizeof r->rundir, "%s/runs/%d", r->dir, r->run);
     if (mkdir_p(r->rundir)) {
         snprintf(msg, sizeof msg, "cannot create the job directory '%s': %s", r->rundir, strerror(errno));
-        jstore_finish(r->store, r->id, r->run, JS_FAILED, EXIT_FAIL, msg, NULL, &ei);
+        jstore_finish(r->store, r->id, r->run, JS_FAILED, job_exit_code(JOB_FAILED), msg, NULL, &ei);
         return start_fail(j, false, msg);
     }
     if (!r->detached) {
@@ -541,7 +541,7 @@ int jobrec_start(struct job *j)
     r->jfd = open(jp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (r->jfd < 0) {
         snprintf(msg, sizeof msg, "cannot open the journal '%s': %s", jp, strerror(errno));
-        jstore_finish(r->store, r->id, r->run, JS_FAILED, EXIT_FAIL, msg, NULL, &ei);
+        jstore_finish(r->store, r->id, r->run, JS_FAILED, job_exit_code(JOB_FAILED), msg, NULL, &ei);
         return start_fail(j, false, msg);
     }
     const char *pz = getenv("DISTCP_TEST_PAUSE");
@@ -556,7 +556,7 @@ int jobrec_start(struct job *j)
         fprintf(stderr, "distcp: job %lld, run %d%s\n", (long long)r->id, r->run,
                 r->have_plan ? " (resuming)"
                 : o->job_resume ? " (resuming: its listing had not finished, listing again)" : "");
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 const char *jobrec_dir(const struct job *j)
@@ -584,31 +584,31 @@ void jobrec_saved_target(struct job *j)
     j->target_is_file = jbool(s, "target_is_file");
 }
 
-int jobrec_saved_work(struct job *j)
+enum job_status jobrec_saved_work(struct job *j)
 {
     if (!jobrec_resuming(j))
-        return EXIT_OK;
+        return JOB_OK;
     json_t *s = j->rec->setup;
     const char *w = json_string_value(json_object_get(s, "work"));
     const char *t = json_string_value(json_object_get(s, "tmp_dir"));
     json_t *roots = json_object_get(s, "roots");
     if (!w || !t || !json_is_array(roots)) {
-        job_fail(j, EXIT_FAIL, "job %lld: the saved setup is incomplete; cannot resume", (long long)j->rec->id);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "job %lld: the saved setup is incomplete; cannot resume", (long long)j->rec->id);
+        return JOB_FAILED;
     }
     /* the sources must expand as they did: the plan refers to them by index */
     if (json_array_size(roots) != j->nroots) {
-        job_fail(j, EXIT_FAIL, "job %lld: the sources now expand to %zu paths, not the %zu the job listed; "
+        job_fail(j, JOB_FAILED, "job %lld: the sources now expand to %zu paths, not the %zu the job listed; "
                  "cannot resume (run the copy again instead)", (long long)j->rec->id, j->nroots,
                  json_array_size(roots));
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     for (size_t i = 0; i < j->nroots; i++) {
         const char *p = json_string_value(json_array_get(roots, i));
         if (!p || strcmp(p, j->roots[i].path)) {
-            job_fail(j, EXIT_FAIL, "job %lld: source %zu is now '%s', was '%s'; cannot resume",
+            job_fail(j, JOB_FAILED, "job %lld: source %zu is now '%s', was '%s'; cannot resume",
                      (long long)j->rec->id, i, j->roots[i].path, p ? p : "?");
-            return EXIT_FAIL;
+            return JOB_FAILED;
         }
     }
     if (j->o->atomic) {
@@ -617,23 +617,23 @@ int jobrec_saved_work(struct job *j)
         struct be_stat st;
         if (j->tfs->ops->stat(j->tfs, w, &st, NULL) == ERR_NOT_FOUND &&
             j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK) {
-            job_fail(j, EXIT_FAIL, "job %lld: its -atomic work dir '%s' is gone and the target '%s' exists: "
+            job_fail(j, JOB_FAILED, "job %lld: its -atomic work dir '%s' is gone and the target '%s' exists: "
                      "the atomic commit had already happened; nothing was changed",
                      (long long)j->rec->id, w, j->target);
-            return EXIT_FAIL;
+            return JOB_FAILED;
         }
     }
     char *nw = strdup(w), *nt = strdup(t);
     if (!nw || !nt) {
         free(nw);
         free(nt);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     free(j->work);
     free(j->tmp_dir);
     j->work = nw;
     j->tmp_dir = nt;
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -651,12 +651,12 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-int jobrec_save_plan(struct job *j)
+enum job_status jobrec_save_plan(struct job *j)
 {
     struct jobrec *r = j->rec;
     struct errinfo ei = {0};
     if (!r || j->o->dry_run)
-        return EXIT_OK;
+        return JOB_OK;
     char p[4300], tmp[4400];
     snprintf(p, sizeof p, "%s/plan", r->dir);
     snprintf(tmp, sizeof tmp, "%s/plan.tmp", r->dir);
@@ -689,8 +689,8 @@ int jobrec_save_plan(struct job *j)
     }
     if (bad || rename(tmp, p)) {
         unlink(tmp);
-        job_fail(j, EXIT_FAIL, "cannot save the job's plan '%s': %s", p, err ? err_str(err) : strerror(errno));
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot save the job's plan '%s': %s", p, err ? err_str(err) : strerror(errno));
+        return JOB_FAILED;
     }
     json_t *s = json_object();
     json_t *roots = json_array();
@@ -711,15 +711,15 @@ int jobrec_save_plan(struct job *j)
     int rc = txt ? jstore_set_setup(r->store, r->id, txt, &ei) : ERR_NOMEM;
     free(txt);
     if (rc) {
-        job_fail(j, EXIT_FAIL, "cannot record the job's plan: %s", ei.msg[0] ? ei.msg : err_str(rc));
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot record the job's plan: %s", ei.msg[0] ? ei.msg : err_str(rc));
+        return JOB_FAILED;
     }
     r->done = calloc(count / 8 + 1, 1);
     r->done_bits = r->done ? count : 0;
-    return EXIT_OK;
+    return JOB_OK;
 }
 
-int jobrec_load_plan(struct job *j)
+enum job_status jobrec_load_plan(struct job *j)
 {
     struct jobrec *r = j->rec;
     struct errinfo ei = {0};
@@ -732,18 +732,18 @@ int jobrec_load_plan(struct job *j)
     snprintf(p, sizeof p, "%s/plan", r->dir);
     j->plan = sorter_open_plan(p, &ei);
     if (!j->plan) {
-        job_fail(j, EXIT_FAIL, "job %lld: cannot read its saved plan: %s", (long long)r->id, ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "job %lld: cannot read its saved plan: %s", (long long)r->id, ei.msg);
+        return JOB_FAILED;
     }
     if (journal_load(r, count, &ei)) {
-        job_fail(j, EXIT_FAIL, "job %lld: %s", (long long)r->id, ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "job %lld: %s", (long long)r->id, ei.msg);
+        return JOB_FAILED;
     }
     jobrec_log(j, "resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs", r->earlier, count);
     if (!j->o->json)
         fprintf(stderr, "distcp: resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs\n",
                 r->earlier, count);
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 void jobrec_phase(struct job *j, int phase)
@@ -791,7 +791,7 @@ void jobrec_pause_point(struct job *j, const char *phase)
         sleep(1);             /* until the test kills us */
 }
 
-void jobrec_end(struct job *j, int status)
+void jobrec_end(struct job *j, enum job_status status)
 {
     struct jobrec *r = j->rec;
     if (!r)
@@ -813,11 +813,11 @@ void jobrec_end(struct job *j, int status)
     free(r->rows);
     char cj[2048];
     counters_json(j, cj, sizeof cj);
-    int rc = jstore_finish(r->store, r->id, r->run, st, status, j->first_error[0] ? j->first_error : NULL,
+    int rc = jstore_finish(r->store, r->id, r->run, st, job_exit_code(status), j->first_error[0] ? j->first_error : NULL,
                            cj, &ei);
     if (rc)
         fprintf(stderr, "distcp: warning: could not record the end of job %lld: %s\n", (long long)r->id, ei.msg);
-    jobrec_log(j, "run %d of job %lld ended: %s (exit %d)", r->run, (long long)r->id, jstate_name(st), status);
+    jobrec_log(j, "run %d of job %lld ended: %s (exit %d)", r->run, (long long)r->id, jstate_name(st), job_exit_code(status));
     if (r->jfd >= 0)
         close(r->jfd);
     r->jfd = -1;

@@ -35,19 +35,19 @@ const char *jr_action_name(enum jr_action a, bool dry_run);
 #define JR_MAIN_WORKER (-1)
 
 /* Attach the job to the store: create its row (a new blocking run) or claim
- * the submitted/resumed one (o->job_id). Returns an exit status; a store
+ * the submitted/resumed one (o->job_id). Returns a job status; a store
  * that cannot be used is a warning for a new blocking run (it runs
  * unrecorded) and an error otherwise. */
-int jobrec_start(struct job *j);
+enum job_status jobrec_start(struct job *j);
 /* Resuming with a saved plan: listing_prepare takes the saved target flags
  * and the job the saved work dir. */
 bool jobrec_resuming(const struct job *j);
 void jobrec_saved_target(struct job *j);
-int jobrec_saved_work(struct job *j);
-/* After the listing: save the plan and the setup (an exit status). */
-int jobrec_save_plan(struct job *j);
+enum job_status jobrec_saved_work(struct job *j);
+/* After the listing: save the plan and the setup (a job status). */
+enum job_status jobrec_save_plan(struct job *j);
 /* Resume: load the plan and the journal instead of listing. */
-int jobrec_load_plan(struct job *j);
+enum job_status jobrec_load_plan(struct job *j);
 /* Plan ordinal `seq` was finished by an earlier run. */
 bool jobrec_done_earlier(struct job *j, uint32_t seq);
 /* One report row; finished entries (copied, skipped, directories) are also
@@ -65,7 +65,7 @@ void jobrec_error(struct job *j, const char *msg);
  * data, committing) after writing "paused" to DISTCP_TEST_PAUSE_FILE, so a test can kill -9 it there. */
 void jobrec_pause_point(struct job *j, const char *phase);
 /* End of the run: final state, counters, journal flushed, files closed. */
-void jobrec_end(struct job *j, int status);
+void jobrec_end(struct job *j, enum job_status status);
 /* Messages to the job log (blocking runs; submitted runs log stderr). */
 void jobrec_log(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The job's directory (<store dir>/jobs/<id>), NULL when not recorded. */
