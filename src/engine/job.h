@@ -1,8 +1,10 @@
 /* job.h - one copy job: its options, stores, source roots, plan, counters.
  *
- * Phases (spec B §0): parse (cmd/) → list (listing.c) → plan (sorter) →
- * copy (copy.c, workers through workq.h) → commit (commit.c) → report
- * (report.c). job_run() drives them and returns how the job ended.
+ * Phases (spec B §0, docs/engine-rooms.md): parse (cmd/) → list
+ * (sources.c, listing.c) → plan (sorter, entry.c) → compare (join.c,
+ * compare.c, decide.c) → copy (copyrun.c, copy.c, chunks.c, attrs.c;
+ * workers through workq.h) → commit (commit.c) → report (report.c).
+ * job_run() drives them and returns how the job ended (enum job_status).
  *
  * Threading: the job struct is built by the main thread before workers
  * start; workers read it and update only their own `struct wstate` and the
