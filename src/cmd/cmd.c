@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cmd/cli.h"
+#include "cmd/exit.h"
 #include "engine/job.h"
 #include "jobs/jobrec.h"
 
@@ -100,7 +101,7 @@ int cmd_main(int argc, char **argv)
         goto out;
     }
     o.job_argv = cmd_argv_json(argc - 1, argv + 1);
-    status = job_run(&o, &jobrec_recorder);
+    status = cmd_exit_status(job_run(&o, &jobrec_recorder));
 out:
     options_release(&o);
     return status;

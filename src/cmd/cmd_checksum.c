@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "backend/backend.h"
-#include "engine/job.h" /* EXIT_* */
+#include "cmd/exit.h"
 #include "engine/verify.h"
 #include "util/checksum.h"
 #include "util/cksum_spec.h"

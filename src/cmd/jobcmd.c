@@ -29,6 +29,7 @@
 
 #include "cmd/cli.h"
 #include "engine/dist.h"
+#include "cmd/exit.h"
 #include "engine/job.h"
 #include "jobs/jobrec.h"
 #include "jobs/jobpend.h"
@@ -346,7 +347,7 @@ static int detach_and_run(struct options *o, const char *store_path, int64_t id,
         o->job_id = id;
         o->job_detached = true;
         o->progress = 0;
-        int status = job_run(o, &jobrec_recorder);
+        int status = cmd_exit_status(job_run(o, &jobrec_recorder));
         /* a job that died before it could claim its row is failed, not pending */
         struct jstore *s = NULL;
         struct errinfo ei = {0};

@@ -16,9 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/copy.h"
+#include "engine/attrs.h"
 #include "engine/listing.h"
 #include "engine/recorder.h"
+#include "engine/policy.h"
 
 #define PATHMAX 8192
 #define TMP_PREFIX ".distcp.tmp."
@@ -116,32 +117,32 @@ static int trash_move(struct job *j, struct be_fs *tfs, const char *path, const 
 
 /* Carry out the deletions the join gathered (B §8.1), after --max-delete
  * has had its say; --trash moves instead of removing (Part A 6). */
-static int do_delete(struct job *j)
+static enum job_status do_delete(struct job *j)
 {
     char path[PATHMAX];
     char key[ENTRY_KEY_MAX + 2];
     struct errinfo ei = {0};
-    int status = EXIT_OK;
+    enum job_status status = JOB_OK;
     FILE *f = NULL;
     if (!j->del_path[0] || j->ndeletions == 0)
-        return EXIT_OK;
+        return JOB_OK;
     if (j->o->max_delete >= 0 && (long long)j->ndeletions > j->o->max_delete) {
-        job_fail(j, EXIT_FAIL, "refusing to delete %llu entries from %s: more than --max-delete %lld; nothing was deleted",
+        job_fail(j, JOB_FAILED, "refusing to delete %llu entries from %s: more than --max-delete %lld; nothing was deleted",
                  (unsigned long long)j->ndeletions, j->o->target, j->o->max_delete);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     f = fopen(j->del_path, "rb");
     if (!f) {
-        job_fail(j, EXIT_FAIL, "cannot read the deletion list '%s': %s", j->del_path, strerror(errno));
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot read the deletion list '%s': %s", j->del_path, strerror(errno));
+        return JOB_FAILED;
     }
     const char *troot = strcmp(j->target, "/") ? j->target : "";
     size_t tl = strlen(troot);
     uint16_t kl;
     while (fread(&kl, sizeof kl, 1, f) == 1) {
         if (kl > ENTRY_KEY_MAX || fread(key, kl, 1, f) != 1) {
-            job_fail(j, EXIT_FAIL, "the deletion list '%s' is corrupt", j->del_path);
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "the deletion list '%s' is corrupt", j->del_path);
+            status = JOB_FAILED;
             goto out;
         }
         for (size_t i = 0; i < kl; i++)
@@ -150,13 +151,13 @@ static int do_delete(struct job *j)
         key[kl] = 0;
         if (kl < 2 || key[0] != '/') {
             /* never the target root itself (B §8.1) */
-            job_fail(j, EXIT_FAIL, "internal error: refusing to delete '%s' (key '%s')", j->target, key);
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "internal error: refusing to delete '%s' (key '%s')", j->target, key);
+            status = JOB_FAILED;
             goto out;
         }
         if (tl + kl >= sizeof path) {
-            job_fail(j, EXIT_FAIL, "cannot delete below '%s': path too long", j->target);
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "cannot delete below '%s': path too long", j->target);
+            status = JOB_FAILED;
             goto out;
         }
         memcpy(path, troot, tl);
@@ -180,32 +181,32 @@ static int do_delete(struct job *j)
             continue;
         }
         rec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_FAILED, ei.msg);
-        if (j->o->ignore_failures) {
+        if (policy_decide(rc, SIDE_COMMIT, j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
             job_error(j, "cannot delete '%s' (ignored, -i): %s", path, ei.msg);
             continue;
         }
-        job_fail(j, EXIT_FAIL, "cannot delete '%s': %s", path, ei.msg);
-        status = EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot delete '%s': %s", path, ei.msg);
+        status = JOB_FAILED;
         goto out;
     }
     if (ferror(f)) {
-        job_fail(j, EXIT_FAIL, "cannot read the deletion list '%s'", j->del_path);
-        status = EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot read the deletion list '%s'", j->del_path);
+        status = JOB_FAILED;
     }
 out:
     fclose(f);
     return status;
 }
 
-static int write_keys(struct job *j, struct sorter *s, const char *dir, const char *name)
+static enum job_status write_keys(struct job *j, struct sorter *s, const char *dir, const char *name)
 {
     char path[PATHMAX];
     struct errinfo ei = {0};
     snprintf(path, sizeof path, "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
     if (!f) {
-        job_fail(j, EXIT_FAIL, "cannot write -xtrack file '%s': %s", path, strerror(errno));
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot write -xtrack file '%s': %s", path, strerror(errno));
+        return JOB_FAILED;
     }
     struct plan_iter *it = plan_iter_new(s, &ei);
     const struct entry *e;
@@ -217,36 +218,36 @@ static int write_keys(struct job *j, struct sorter *s, const char *dir, const ch
     }
     plan_iter_free(it);
     if (fclose(f) != 0 || err) {
-        job_fail(j, EXIT_FAIL, "cannot write -xtrack file '%s'", path);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot write -xtrack file '%s'", path);
+        return JOB_FAILED;
     }
-    return EXIT_OK;
+    return JOB_OK;
 }
 
-static int do_xtrack(struct job *j)
+static enum job_status do_xtrack(struct job *j)
 {
     struct errinfo ei = {0};
     struct sorter *ts = NULL;
-    int status;
+    enum job_status status;
     if (j->o->dry_run)
-        return EXIT_OK;
+        return JOB_OK;
     struct be_fs *fs = NULL;
     char *dir = NULL;
     if (backend_open_uri(j->o->xtrack_dir, &j->cfg, &fs, &dir, &ei) ||
         !(fs->ops->caps & BE_CAP_LOCAL_PATHS) || fs->ops->mkdirs(fs, dir, 0777, &ei)) {
-        job_fail(j, EXIT_FAIL, "cannot use -xtrack dir '%s': %s", j->o->xtrack_dir,
+        job_fail(j, JOB_FAILED, "cannot use -xtrack dir '%s': %s", j->o->xtrack_dir,
                  ei.msg[0] ? ei.msg : "only local directories are supported");
         backend_close(fs);
         free(dir);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     status = write_keys(j, j->plan, dir, "source_sorted.seq");
     struct be_stat st;
     if (!status) {
         if (j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK && st.type == BE_DIR) {
             if (listing_walk_target(j, j->tfs, j->target, false, &ts, &ei)) {
-                job_fail(j, EXIT_FAIL, "cannot list the target for -xtrack: %s", ei.msg);
-                status = EXIT_FAIL;
+                job_fail(j, JOB_FAILED, "cannot list the target for -xtrack: %s", ei.msg);
+                status = JOB_FAILED;
             }
         }
         if (!status) {
@@ -261,49 +262,49 @@ static int do_xtrack(struct job *j)
     return status;
 }
 
-static int do_atomic(struct job *j)
+static enum job_status do_atomic(struct job *j)
 {
     struct errinfo ei = {0};
     struct be_stat st;
     if (j->o->dry_run)
-        return EXIT_OK;
+        return JOB_OK;
     bool final_exists = j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK;
     bool work_exists = j->tfs->ops->stat(j->tfs, j->work, &st, NULL) == ERR_OK;
     if (!work_exists) {
         /* nothing was copied (e.g. empty listing): create the empty target like Hadoop's rename of an empty WIP dir */
-        return EXIT_OK;
+        return JOB_OK;
     }
     if (final_exists) {
-        job_fail(j, EXIT_FAIL, "Target-path can't be committed to because it exists at %s. Copied data is in temp-dir: %s. ",
+        job_fail(j, JOB_FAILED, "Target-path can't be committed to because it exists at %s. Copied data is in temp-dir: %s. ",
                  j->target, j->work);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     int rc = j->tfs->ops->rename(j->tfs, j->work, j->target, &ei);
     if (rc) {
         bool t = j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK;
         bool w = j->tfs->ops->stat(j->tfs, j->work, &st, NULL) == ERR_OK;
         if (t && !w)
-            return EXIT_OK;
-        job_fail(j, EXIT_FAIL, "Atomic commit failed. Temporary data in %s, Unable to move to %s: %s",
+            return JOB_OK;
+        job_fail(j, JOB_FAILED, "Atomic commit failed. Temporary data in %s, Unable to move to %s: %s",
                  j->work, j->target, ei.msg);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
-    return EXIT_OK;
+    return JOB_OK;
 }
 
-static int dir_attributes(struct job *j)
+static enum job_status dir_attributes(struct job *j)
 {
     struct errinfo ei = {0};
     unsigned what = copy_preserve_mask(j, true);
     if (!what || j->o->dry_run || !j->tfs->ops->setattr)
-        return EXIT_OK;
+        return JOB_OK;
     struct plan_iter *it = plan_iter_new(j->plan, &ei);
     const struct entry *e;
     int err = 0;
     char src[PATHMAX], dst[PATHMAX];
     if (!it) {
-        job_fail(j, EXIT_FAIL, "%s", ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "%s", ei.msg);
+        return JOB_FAILED;
     }
     while ((e = plan_iter_next(it, &err))) {
         if (e->type != BE_DIR)
@@ -317,17 +318,17 @@ static int dir_attributes(struct job *j)
         be_attrs_release(&a);
         if (rc) {
             plan_iter_free(it);
-            job_fail(j, EXIT_FAIL, "cannot preserve attributes of directory %s: %s", dst, ei.msg);
-            return EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "cannot preserve attributes of directory %s: %s", dst, ei.msg);
+            return JOB_FAILED;
         }
     }
     plan_iter_free(it);
-    return EXIT_OK;
+    return JOB_OK;
 }
 
-int commit_run(struct job *j)
+enum job_status commit_run(struct job *j)
 {
-    int status = EXIT_OK;
+    enum job_status status = JOB_OK;
     /* B §0: -delete, the -atomic rename, or -xtrack. (Hadoop takes only the
      * -delete branch for -atomic -overwrite -delete and then fails; here the
      * deletions - none, the work dir was fresh - are followed by the rename.) */

@@ -5,8 +5,8 @@
 #define DISTCP_COMMIT_H
 #include "engine/job.h"
 
-/* Returns an exit status. */
-int commit_run(struct job *j);
+/* Returns a job status. */
+enum job_status commit_run(struct job *j);
 
 /* Remove `.distcp.tmp.*` files left in the temp dir by killed runs on this
  * host (their PID is gone). */

@@ -54,7 +54,7 @@ struct dist {
      * totals, target flags); the others check they resolved the same
      * sources and take it. `status` is this rank's status so far; returns
      * the status every rank agrees on (non-zero: skip the copy phase). */
-    int (*share)(struct dist *d, struct job *j, int status);
+    enum job_status (*share)(struct dist *d, struct job *j, enum job_status status);
     /* How many workers this rank runs for a job-wide cap `m` (split over
      * the ranks) and a local limit `autow`; *base is the job-wide index of
      * this rank's first worker (for -log part-m-NNNNN names), *bw_share the
@@ -70,9 +70,9 @@ struct dist {
     /* Ranks other than 0: a failure message from a worker (status 0: a
      * non-fatal message), shipped to rank 0, which prints and keeps it
      * (the engine has already marked the local job failed for status). */
-    void (*message)(struct dist *d, struct job *j, int status, const char *msg);
+    void (*message)(struct dist *d, struct job *j, enum job_status status, const char *msg);
     /* Collective, once, at the end: rank 0's final status to every rank. */
-    int (*end)(struct dist *d, struct job *j, int status);
+    enum job_status (*end)(struct dist *d, struct job *j, enum job_status status);
     /* Ranks other than 0 (worker threads): one report row (rec_row's
      * arguments, action an enum jr_action, recorder.h), shipped to rank 0, whose job
      * record writes it as its own (report rows and journal). */

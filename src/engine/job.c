@@ -1,9 +1,10 @@
-/* job.c - drives one copy job through its phases (spec B §0) and reports:
- * the end-of-job summary with Hadoop's counter names on stderr, --json on
- * stdout, the live progress line on a terminal.
+/* job.c - drives one copy job through its phases (spec B §0): setup, the
+ * listing, the copy, the commit, then the reports (report.c: progress
+ * line, summary, --json); failure messages (job_error/job_fail) and the
+ * shared path helpers.
  *
- * Threading: job_run runs on the main thread; the progress thread only reads
- * atomics; job_error/job_fail lock err_lock. */
+ * Threading: job_run runs on the main thread; the progress thread
+ * (report.c) only reads atomics; job_error/job_fail lock err_lock. */
 #include "engine/job.h"
 
 #include <dirent.h>
@@ -24,6 +25,7 @@
 #include "engine/dist.h"
 #include "engine/listing.h"
 #include "engine/recorder.h"
+#include "engine/report.h"
 #include "engine/testpoint.h"
 #include "util/filter.h"
 #include "util/path.h"
@@ -33,6 +35,12 @@
 
 struct dist *job_dist;
 const struct engine_testhooks *engine_testhooks;
+int (*job_exit_map)(enum job_status s);
+
+int job_exit_code(enum job_status s)
+{
+    return job_exit_map ? job_exit_map(s) : (int)s;
+}
 
 double now_seconds(void)
 {
@@ -55,13 +63,12 @@ static void keep_error(struct job *j, const char *msg)
         j->nerrors++;
 }
 
-static bool progress_on(const struct job *j);
-static void fail_locked(struct job *j, int status, const char *msg);
+static void fail_locked(struct job *j, enum job_status status, const char *msg);
 
 /* Print and keep one message; with status != 0 also fail the job. */
-static void report(struct job *j, int status, const char *fmt, va_list ap)
+static void report(struct job *j, enum job_status status, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
-static void report(struct job *j, int status, const char *fmt, va_list ap)
+static void report(struct job *j, enum job_status status, const char *fmt, va_list ap)
 {
     char msg[2048];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -75,7 +82,7 @@ static void report(struct job *j, int status, const char *fmt, va_list ap)
         return;
     }
     pthread_mutex_lock(&j->err_lock);
-    fprintf(stderr, "%sdistcp: %s\n", progress_on(j) ? "\r\033[K" : "", msg);
+    fprintf(stderr, "%sdistcp: %s\n", report_progress_on(j) ? "\r\033[K" : "", msg);
     keep_error(j, msg);
     rec_error(j, msg);
     if (status)
@@ -91,7 +98,7 @@ void job_error(struct job *j, const char *fmt, ...)
     va_end(ap);
 }
 
-void job_fail(struct job *j, int status, const char *fmt, ...)
+void job_fail(struct job *j, enum job_status status, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -99,7 +106,7 @@ void job_fail(struct job *j, int status, const char *fmt, ...)
     va_end(ap);
 }
 
-static void fail_locked(struct job *j, int status, const char *msg)
+static void fail_locked(struct job *j, enum job_status status, const char *msg)
 {
     if (!j->first_exit) {
         j->first_exit = status;
@@ -141,169 +148,6 @@ int job_ensure_tmp_dir(struct job *j, struct errinfo *ei)
     return rc;
 }
 
-/* ------------------------------------------------------------ progress */
-
-static bool progress_on(const struct job *j)
-{
-    if (dist_rank() != 0)
-        return false;
-    if (j->o->progress == 1)
-        return true;
-    if (j->o->progress == 0)
-        return false;
-    return isatty(2);
-}
-
-void job_human_bytes(double b, char *buf, size_t n)
-{
-    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int i = 0;
-    while (b >= 1024 && i < 5) {
-        b /= 1024;
-        i++;
-    }
-    snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", b, u[i]);
-}
-
-struct progress {
-    struct job *j;
-    pthread_t th;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    bool stop;
-};
-
-static void progress_print(struct job *j, bool final)
-{
-    static const char *names[] = {"listing", "copying", "committing", "done"};
-    double el = now_seconds() - j->t_start;
-    uint64_t files = atomic_load(&j->counters[C_COPY]) + atomic_load(&j->counters[C_SKIP]) +
-                     atomic_load(&j->counters[C_FAIL]);
-    uint64_t bytes = atomic_load(&j->progress_bytes);
-    double rate = el > 0 ? (double)bytes / el : 0;
-    char b1[32], b2[32], r[32], eta[32] = "-";
-    job_human_bytes((double)bytes, b1, sizeof b1);
-    job_human_bytes((double)j->plan_bytes, b2, sizeof b2);
-    job_human_bytes(rate, r, sizeof r);
-    if (rate > 0 && j->plan_bytes > bytes)
-        snprintf(eta, sizeof eta, "%.0fs", (double)(j->plan_bytes - bytes) / rate);
-    int ph = atomic_load(&j->phase);
-    pthread_mutex_lock(&j->err_lock);
-    fprintf(stderr, "\r\033[K[%s] files %" PRIu64 "/%" PRIu64 "  %s/%s  %s/s  ETA %s%s",
-            names[ph], files, j->plan_files, b1, b2, r, eta, final ? "\n" : "");
-    fflush(stderr);
-    pthread_mutex_unlock(&j->err_lock);
-}
-
-static void *progress_main(void *arg)
-{
-    struct progress *p = arg;
-    pthread_mutex_lock(&p->lock);
-    while (!p->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 500000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&p->cond, &p->lock, &ts);
-        if (!p->stop)
-            progress_print(p->j, false);
-    }
-    pthread_mutex_unlock(&p->lock);
-    return NULL;
-}
-
-/* ------------------------------------------------------------- summary */
-
-static const char *const counter_display[C__COUNT] = {
-    [C_COPY] = "Files Copied",
-    [C_SKIP] = "Files Skipped",
-    [C_FAIL] = "Files Failed",
-    [C_DIR_COPY] = "Directories Copied",
-    [C_BYTESCOPIED] = "Bytes Copied",
-    [C_BYTESEXPECTED] = "Bytes Expected",
-    [C_BYTESSKIPPED] = "Bytes Skipped",
-    [C_BYTESFAILED] = "Bytes Failed",
-    [C_DELETED] = "Files Deleted",
-    [C_SLEEP_MS] = NULL,
-};
-static const char *const counter_key[C__COUNT] = {
-    [C_COPY] = "COPY", [C_SKIP] = "SKIP", [C_FAIL] = "FAIL", [C_DIR_COPY] = "DIR_COPY",
-    [C_BYTESCOPIED] = "BYTESCOPIED", [C_BYTESEXPECTED] = "BYTESEXPECTED",
-    [C_BYTESSKIPPED] = "BYTESSKIPPED", [C_BYTESFAILED] = "BYTESFAILED",
-    [C_DELETED] = "DELETED", [C_SLEEP_MS] = "SLEEP_TIME_MS",
-};
-
-const char *job_counter_key(int i)
-{
-    return i >= 0 && i < C__COUNT ? counter_key[i] : "?";
-}
-
-static int cmp_display(const void *a, const void *b)
-{
-    return strcmp(counter_display[*(const int *)a], counter_display[*(const int *)b]);
-}
-
-void job_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void summary(struct job *j, int status, double dur)
-{
-    uint64_t c[C__COUNT];
-    for (int i = 0; i < C__COUNT; i++)
-        c[i] = atomic_load(&j->counters[i]);
-    double secs = dur < 1 ? 1 : dur;
-    uint64_t bw = (uint64_t)((double)c[C_BYTESCOPIED] / secs);
-    const char *word = status == EXIT_CANCELLED ? "CANCELLED" : status ? "FAILED" : "SUCCEEDED";
-    fprintf(stderr, "distcp: job %s%s in %.2f s\n", word,
-            j->o->dry_run ? " (dry run: nothing was written)" : "", dur);
-    fprintf(stderr, "\tDistCp Counters\n");
-    int order[C__COUNT], n = 0;
-    for (int i = 0; i < C__COUNT; i++)
-        if (counter_display[i])
-            order[n++] = i;
-    qsort(order, (size_t)n, sizeof *order, cmp_display);
-    /* Hadoop's counter display name, typo included, so log scrapers keep working */
-    fprintf(stderr, "\t\tBandwidth in Btyes=%" PRIu64 "\n", bw);
-    for (int k = 0; k < n; k++)
-        fprintf(stderr, "\t\t%s=%" PRIu64 "\n", counter_display[order[k]], c[order[k]]);
-    if (j->rec) {
-        char line[1024];
-        size_t o = 0;
-        for (int k = 0; k < n && o < sizeof line; k++)
-            o += (size_t)snprintf(line + o, sizeof line - o, "%s%s=%" PRIu64, k ? ", " : "",
-                                  counter_display[order[k]], c[order[k]]);
-        rec_log(j, "job %s in %.2f s: %s", word, dur, line);
-    }
-    if (j->o->json) {
-        FILE *f = stdout;
-        fprintf(f, "{\"status\": \"%s\", \"exit_code\": %d, \"dry_run\": %s, \"duration_seconds\": %.3f, \"counters\": {",
-                word, status, j->o->dry_run ? "true" : "false", dur);
-        for (int i = 0; i < C__COUNT; i++)
-            fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", counter_key[i], c[i]);
-        fprintf(f, ", \"BANDWIDTH_IN_BYTES\": %" PRIu64 "}, \"errors\": [", bw);
-        for (size_t i = 0; i < j->nerrors; i++) {
-            if (i)
-                fputs(", ", f);
-            job_json_str(f, j->errors[i]);
-        }
-        fprintf(f, "], \"errors_total\": %zu}\n", j->nerrors_total);
-        fflush(f);
-    }
-}
 
 /* ------------------------------------------------------------ the job */
 
@@ -312,31 +156,31 @@ static const char *cfg_get(void *ctx, const char *key)
     return options_def(ctx, key);
 }
 
-static int setup_filters(struct job *j)
+static enum job_status setup_filters(struct job *j)
 {
     struct errinfo ei = {0};
     const struct options *o = j->o;
     if (!o->filters_file && o->nexcludes == 0)
-        return EXIT_OK;
+        return JOB_OK;
     j->filter = filter_new();
     if (!j->filter) {
-        job_fail(j, EXIT_FAIL, "out of memory");
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "out of memory");
+        return JOB_FAILED;
     }
     if (o->filters_file && filter_load_file(j->filter, o->filters_file, &ei)) {
-        job_fail(j, EXIT_FAIL, "%s", ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "%s", ei.msg);
+        return JOB_FAILED;
     }
     for (size_t i = 0; i < o->nexcludes; i++)
         if (filter_add(j->filter, o->excludes[i], &ei)) {
-            job_fail(j, EXIT_FAIL, "%s", ei.msg);
-            return EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "%s", ei.msg);
+            return JOB_FAILED;
         }
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 /* Where data and temp files go (B §6.1, §6.8). */
-static int setup_work(struct job *j)
+static enum job_status setup_work(struct job *j)
 {
     const struct options *o = j->o;
     char buf[PATHMAX];
@@ -349,17 +193,17 @@ static int setup_work(struct job *j)
             struct be_fs *fs = NULL;
             if (backend_open_uri(o->tmp_dir, &j->cfg, &fs, &tmp, &ei)) {
                 free(parent);
-                job_fail(j, EXIT_INVALID, "invalid -tmp '%s': %s", o->tmp_dir, ei.msg);
-                return EXIT_INVALID;
+                job_fail(j, JOB_INVALID, "invalid -tmp '%s': %s", o->tmp_dir, ei.msg);
+                return JOB_INVALID;
             }
             bool same = fs->ops == j->tfs->ops && !strcmp(fs->authority, j->tfs->authority);
             backend_close(fs);
             if (!same) {
-                job_fail(j, EXIT_FAIL, "Work path %s and target path %s are in different file system",
+                job_fail(j, JOB_FAILED, "Work path %s and target path %s are in different file system",
                          o->tmp_dir, o->target);
                 free(parent);
                 free(tmp);
-                return EXIT_FAIL;
+                return JOB_FAILED;
             }
         }
         unsigned rnd = (unsigned)(now_seconds() * 1e6) ^ (unsigned)getpid();
@@ -372,13 +216,13 @@ static int setup_work(struct job *j)
         j->work = strdup(j->target);
     }
     if (!j->work)
-        return EXIT_FAIL;
+        return JOB_FAILED;
     /* temp files: the top-level work dir; for a single file copied onto the
      * work path itself, its parent */
     bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR &&
                        !strcmp(j->roots[0].base, j->roots[0].path);
     j->tmp_dir = single_file ? path_parent(j->work) : strdup(j->work);
-    return j->tmp_dir ? EXIT_OK : EXIT_FAIL;
+    return j->tmp_dir ? JOB_OK : JOB_FAILED;
 }
 
 /* Remove the private work area (only our spill files live there). */
@@ -437,34 +281,34 @@ static void on_signal(int sig)
 }
 
 /* -log: per-worker text logs (B §6.7) go to a local directory. */
-int job_open_log_dir(struct job *j)
+enum job_status job_open_log_dir(struct job *j)
 {
     const struct options *o = j->o;
     struct errinfo ei = {0};
     struct be_fs *fs = NULL;
     char *p = NULL;
     if (!o->log_dir)
-        return EXIT_OK;
+        return JOB_OK;
     if (backend_open_uri(o->log_dir, &j->cfg, &fs, &p, &ei) || !(fs->ops->caps & BE_CAP_LOCAL_PATHS) ||
         fs->ops->mkdirs(fs, p, 0777, &ei)) {
-        job_fail(j, EXIT_FAIL, "cannot use -log dir '%s': %s", o->log_dir,
+        job_fail(j, JOB_FAILED, "cannot use -log dir '%s': %s", o->log_dir,
                  ei.msg[0] ? ei.msg : "only local directories are supported");
         backend_close(fs);
         free(p);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     backend_close(fs);
     j->log_dir = p;
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 /* After the sources are resolved: what only the producer (rank 0 of an MPI
  * run, or the one process) does before copying: the work paths, -log, stray
  * temps, the listing and plan. */
-static int job_setup_rank0(struct job *j)
+static enum job_status job_setup_rank0(struct job *j)
 {
     const struct options *o = j->o;
-    int status;
+    enum job_status status;
     if ((o->preserve & (PRESERVE_R | PRESERVE_B | PRESERVE_C)) && !(j->tfs->ops->caps & BE_CAP_BLOCKS)) {
         char l[8] = "";
         if (o->preserve & PRESERVE_R) strcat(l, "r");
@@ -490,8 +334,8 @@ static int job_setup_rank0(struct job *j)
         struct errinfo ei = {0};
         bool single_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR;
         if (!single_file && j->tfs->ops->mkdirs(j->tfs, j->work, 0777, &ei)) {
-            job_fail(j, EXIT_FAIL, "cannot create the work dir for -atomic: %s", ei.msg);
-            status = EXIT_FAIL;
+            job_fail(j, JOB_FAILED, "cannot create the work dir for -atomic: %s", ei.msg);
+            status = JOB_FAILED;
             goto out;
         }
     }
@@ -501,11 +345,11 @@ out:
     return status;
 }
 
-int job_run(struct options *o, const struct recorder_ops *rops)
+enum job_status job_run(struct options *o, const struct recorder_ops *rops)
 {
     struct job jb;
     struct job *j = &jb;
-    int status = EXIT_OK;
+    enum job_status status = JOB_OK;
     struct progress prog = {0};
     bool prog_started = false;
     bool shared = false;
@@ -545,9 +389,9 @@ int job_run(struct options *o, const struct recorder_ops *rops)
     clean_stale_workdirs(tmpd);
     snprintf(j->workdir, sizeof j->workdir, "%s/distcp-meta-%d-XXXXXX", tmpd, (int)getpid());
     if (!mkdtemp(j->workdir)) {
-        job_fail(j, EXIT_FAIL, "cannot create the private work area '%s': %s", j->workdir, strerror(errno));
+        job_fail(j, JOB_FAILED, "cannot create the private work area '%s': %s", j->workdir, strerror(errno));
         j->workdir[0] = 0;
-        status = EXIT_FAIL;
+        status = JOB_FAILED;
         goto out;
     }
     if (o->dry_run && !o->json)
@@ -557,11 +401,11 @@ int job_run(struct options *o, const struct recorder_ops *rops)
     if ((status = setup_filters(j)))
         goto out;
     atomic_store(&j->phase, PHASE_LISTING);
-    if (progress_on(j)) {
+    if (report_progress_on(j)) {
         prog.j = j;
         pthread_mutex_init(&prog.lock, NULL);
         pthread_cond_init(&prog.cond, NULL);
-        prog_started = pthread_create(&prog.th, NULL, progress_main, &prog) == 0;
+        prog_started = pthread_create(&prog.th, NULL, report_progress_main, &prog) == 0;
     }
     if ((status = listing_prepare(j)))
         goto out;
@@ -593,14 +437,14 @@ out:
     if (job_dist) {
         /* every rank reaches both collectives, whatever failed before */
         if (!shared)
-            status = job_dist->share(job_dist, j, status ? status : EXIT_FAIL);
+            status = job_dist->share(job_dist, j, status ? status : JOB_FAILED);
         status = job_dist->end(job_dist, j, status);
     }
     if (job_cancelled(j)) {
         /* stopped on request: nothing half-written stays visible (temp
          * writers were aborted); the job can be resumed */
         fprintf(stderr, "distcp: job cancelled; files finished so far are kept, temp files removed\n");
-        status = EXIT_CANCELLED;
+        status = JOB_CANCELLED;
     }
     atomic_store(&j->phase, PHASE_DONE);
     if (prog_started) {
@@ -609,10 +453,10 @@ out:
         pthread_cond_signal(&prog.cond);
         pthread_mutex_unlock(&prog.lock);
         pthread_join(prog.th, NULL);
-        progress_print(j, true);
+        report_progress_print(j, true);
     }
     if (dist_rank() == 0)
-        summary(j, status, now_seconds() - j->t_start);
+        report_summary(j, status, now_seconds() - j->t_start);
     rec_end(j, status);
     if (j->workdir[0])
         remove_tree_local(j->workdir);

@@ -1,8 +1,10 @@
 /* job.h - one copy job: its options, stores, source roots, plan, counters.
  *
- * Phases (spec B §0): parse (cmd/) → list (listing.c) → plan (sorter) →
- * copy (copy.c, workers through workq.h) → commit (commit.c) → report
- * (report.c). job_run() drives them and returns the process exit status.
+ * Phases (spec B §0, docs/engine-rooms.md): parse (cmd/) → list
+ * (sources.c, listing.c) → plan (sorter, entry.c) → compare (join.c,
+ * compare.c, decide.c) → copy (copyrun.c, copy.c, chunks.c, attrs.c;
+ * workers through workq.h) → commit (commit.c) → report (report.c).
+ * job_run() drives them and returns how the job ended (enum job_status).
  *
  * Threading: the job struct is built by the main thread before workers
  * start; workers read it and update only their own `struct wstate` and the
@@ -24,6 +26,7 @@ struct recorder_ops;
 struct job_resume;
 
 struct filter;
+struct copyrun;                  /* the copy phase's run state (copy_int.h) */
 
 /* Hadoop's counters (spec B §5.2) plus DELETED. */
 enum counter {
@@ -31,16 +34,26 @@ enum counter {
     C_BYTESSKIPPED, C_BYTESFAILED, C_DELETED, C_SLEEP_MS, C__COUNT
 };
 
-/* Exit statuses as the shell sees them (spec B §12). */
-enum {
-    EXIT_OK = 0,
-    EXIT_INVALID = 255,       /* -1 */
-    EXIT_DUPLICATE = 254,     /* -2 */
-    EXIT_ACL = 253,           /* -3 */
-    EXIT_XATTR = 252,         /* -4 */
-    EXIT_FAIL = 25,        /* -999 */
-    EXIT_CANCELLED = 130,     /* stopped on request (SIGINT/SIGTERM, `job cancel`) */
+/* How a job (or one of its phases) ended (spec B §12). A type of its own,
+ * distinct from enum err_code (what failed, util/err.h) and from the
+ * process exit status: only src/cmd/ maps statuses to exit numbers
+ * (cmd/exit.h). JOB_OK is 0, so `if (status)` means "stop". */
+enum job_status {
+    JOB_OK = 0,
+    JOB_INVALID,      /* invalid arguments or inputs */
+    JOB_DUPLICATE,    /* duplicate target paths (B §3.1) */
+    JOB_ACL,          /* -pa where the target has no ACLs */
+    JOB_XATTR,        /* -px where the target has no xattrs */
+    JOB_FAILED,       /* any other failure */
+    JOB_CANCELLED,    /* stopped on request (SIGINT/SIGTERM, `job cancel`) */
 };
+
+/* The edge's map from statuses to process exit statuses, set by main.c
+ * before anything runs (cmd_exit_status). Where a run's record shows that
+ * number (--json "exit_code", the job store, MPI_Abort) it goes through
+ * job_exit_code(), which gives (int)s while no map is set. */
+extern int (*job_exit_map)(enum job_status s);
+int job_exit_code(enum job_status s);
 
 struct source_root {
     char *path;          /* source path inside its store */
@@ -87,7 +100,7 @@ struct job {
 
     /* workers */
     int nworkers;
-    void *workq_ctx;             /* the copy phase's run state (copy.c) */
+    struct copyrun *workq_ctx;   /* the copy phase's run state (copyrun.c), NULL outside it */
     _Atomic uint64_t counters[C__COUNT]; /* summed live (progress reads them) */
     _Atomic uint64_t progress_bytes;     /* bytes moved so far, retries included */
     atomic_int failed;           /* a non-ignorable failure happened */
@@ -95,7 +108,7 @@ struct job {
     atomic_int user_cancel;      /* the user asked to stop (signal, `job cancel`) */
     struct recorder *rec;        /* who records the run (recorder.h), or NULL */
     const struct job_resume *resume; /* saved setup of a resumed run (borrowed from rec), or NULL */
-    int first_exit;              /* exit status of the first fatal failure */
+    enum job_status first_exit;  /* status of the first fatal failure */
     char first_error[2048];
     pthread_mutex_t err_lock;
     char **errors;               /* up to 100 messages for --json */
@@ -115,16 +128,16 @@ struct job {
 
 enum job_phase { PHASE_LISTING, PHASE_COPYING, PHASE_COMMITTING, PHASE_DONE };
 
-/* Run a parsed copy job to completion; returns the exit status. rec: the
+/* Run a parsed copy job to completion; returns how it ended. rec: the
  * recorder to report to (recorder.h; borrowed), NULL when nothing records. */
-int job_run(struct options *o, const struct recorder_ops *rec);
+enum job_status job_run(struct options *o, const struct recorder_ops *rec);
 
 /* Shared helpers used across engine modules ----------------------------- */
 double now_seconds(void);
 /* Record a failure message (printed on stderr, kept for --json). */
 void job_error(struct job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Mark the job failed with exit status `status` and message; first one wins. */
-void job_fail(struct job *j, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Mark the job failed with `status` and message; first one wins. */
+void job_fail(struct job *j, enum job_status status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static inline void job_count(struct job *j, enum counter c, uint64_t v)
 {
     atomic_fetch_add_explicit(&j->counters[c], v, memory_order_relaxed);
@@ -142,7 +155,7 @@ int job_src_path(const struct job *j, const struct entry *e, char *buf, size_t n
 /* Make sure the temp dir exists (created on first use). */
 int job_ensure_tmp_dir(struct job *j, struct errinfo *ei);
 /* -log DIR: create it and set j->log_dir (no-op without -log). */
-int job_open_log_dir(struct job *j);
+enum job_status job_open_log_dir(struct job *j);
 /* The user asked to stop (signal, `job cancel`). Any thread. */
 bool job_cancelled(const struct job *j);
 /* Stop the job as a user cancel does; true for the first request. Any thread. */

@@ -46,7 +46,7 @@ static int advance(struct join *jn)
     int err = 0;
     const struct entry *e = plan_iter_next(jn->ti, &err);
     if (err) {
-        job_fail(jn->j, EXIT_FAIL, "cannot read the target listing: %s", err_str(err));
+        job_fail(jn->j, JOB_FAILED, "cannot read the target listing: %s", err_str(err));
         return -1;
     }
     jn->have = e != NULL;
@@ -77,7 +77,7 @@ static int missing_at_source(struct join *jn, const struct entry *t)
         return 0;
     uint16_t l = t->keylen;
     if (fwrite(&l, sizeof l, 1, jn->dels) != 1 || fwrite(entry_key(t), l, 1, jn->dels) != 1) {
-        job_fail(j, EXIT_FAIL, "cannot write the deletion list '%s': %s", j->del_path, strerror(errno));
+        job_fail(j, JOB_FAILED, "cannot write the deletion list '%s': %s", j->del_path, strerror(errno));
         return -1;
     }
     j->ndeletions++;
@@ -87,51 +87,51 @@ static int missing_at_source(struct join *jn, const struct entry *t)
     return 0;
 }
 
-int join_open(struct job *j, struct join **out)
+enum job_status join_open(struct job *j, struct join **out)
 {
     struct errinfo ei = {0};
     *out = NULL;
     if (j->fresh_target || !j->contents_update || !j->target_is_dir || j->o->atomic)
-        return EXIT_OK;
+        return JOB_OK;
     struct join *jn = calloc(1, sizeof *jn);
     if (!jn) {
-        job_fail(j, EXIT_FAIL, "out of memory");
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "out of memory");
+        return JOB_FAILED;
     }
     jn->j = j;
     jn->cur = malloc(sizeof(struct entry) + ENTRY_KEY_MAX + 8);
     jn->last = malloc(ENTRY_KEY_MAX + 1);
     if (!jn->cur || !jn->last) {
         join_free(jn);
-        job_fail(j, EXIT_FAIL, "out of memory");
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "out of memory");
+        return JOB_FAILED;
     }
     if (listing_walk_target(j, j->tfs, j->work, true, &jn->tlist, &ei)) {
         join_free(jn);
-        job_fail(j, EXIT_FAIL, "cannot list the target '%s': %s", j->o->target, ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot list the target '%s': %s", j->o->target, ei.msg);
+        return JOB_FAILED;
     }
     jn->ti = plan_iter_new(jn->tlist, &ei);
     if (!jn->ti) {
         join_free(jn);
-        job_fail(j, EXIT_FAIL, "%s", ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "%s", ei.msg);
+        return JOB_FAILED;
     }
     if (j->o->delete_missing) {
         snprintf(j->del_path, sizeof j->del_path, "%s/deletions", j->workdir);
         jn->dels = fopen(j->del_path, "wbx");
         if (!jn->dels) {
-            job_fail(j, EXIT_FAIL, "cannot create the deletion list '%s': %s", j->del_path, strerror(errno));
+            job_fail(j, JOB_FAILED, "cannot create the deletion list '%s': %s", j->del_path, strerror(errno));
             join_free(jn);
-            return EXIT_FAIL;
+            return JOB_FAILED;
         }
     }
     if (advance(jn)) {
         join_free(jn);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     *out = jn;
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 int join_step(struct join *jn, const struct entry *e, struct tstat *t)
@@ -151,22 +151,22 @@ int join_step(struct join *jn, const struct entry *e, struct tstat *t)
     return 0;
 }
 
-int join_finish(struct join *jn)
+enum job_status join_finish(struct join *jn)
 {
     while (jn->have) {
         if (missing_at_source(jn, (const struct entry *)jn->cur) || advance(jn))
-            return EXIT_FAIL;
+            return JOB_FAILED;
     }
     if (jn->dels) {
         FILE *f = jn->dels;
         jn->dels = NULL;
         if (fclose(f) != 0) {
-            job_fail(jn->j, EXIT_FAIL, "cannot write the deletion list '%s': %s", jn->j->del_path,
+            job_fail(jn->j, JOB_FAILED, "cannot write the deletion list '%s': %s", jn->j->del_path,
                      strerror(errno));
-            return EXIT_FAIL;
+            return JOB_FAILED;
         }
     }
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 void join_free(struct join *jn)

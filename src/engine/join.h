@@ -13,8 +13,8 @@ struct join;
 
 /* List the target (in parallel) and prepare the walk. *out is NULL when no
  * join applies (fresh target, or keys not relative to the target root).
- * Returns an exit status. */
-int join_open(struct job *j, struct join **out);
+ * Returns a job status. */
+enum job_status join_open(struct job *j, struct join **out);
 
 /* Advance to source entry e (entries come in plan order). *t receives the
  * target's status when it has the key (returns 1), else returns 0. Returns
@@ -22,8 +22,8 @@ int join_open(struct job *j, struct join **out);
 int join_step(struct join *jn, const struct entry *e, struct tstat *t);
 
 /* The source is done: the remaining target keys are candidates too. Closes
- * the deletions file (j->del_path, j->ndeletions). Returns an exit status. */
-int join_finish(struct join *jn);
+ * the deletions file (j->del_path, j->ndeletions). Returns a job status. */
+enum job_status join_finish(struct join *jn);
 
 void join_free(struct join *jn);
 

@@ -1,5 +1,4 @@
-/* listing.c - source expansion, input checks (B §2.3), target path rules
- * (B §3), the parallel walk into per-thread sorters, filters (B §4) and the
+/* listing.c - the parallel walk into per-thread sorters, filters (B §4) and the
  * duplicate check (B §3.1).
  *
  * The walk: a shared stack of directories to list, N threads popping from
@@ -7,6 +6,9 @@
  * child to its own sorter (no shared state per entry), pushing child
  * directories back on the stack. Termination: the stack is empty and no
  * thread is busy. Filters do not prune traversal (B §4).
+ *
+ * The sources themselves (globs, -f lists, roots, input checks, bases) are
+ * sources.c.
  *
  * Under MPI (dist.h `list_walk`) rank 0's walk also lends directories to
  * the other ranks: a lent directory counts busy until its children come
@@ -16,8 +18,10 @@
 #include "engine/listing.h"
 #include "engine/dist.h"
 #include "engine/recorder.h"
+#include "engine/testpoint.h"
 
 #include "engine/decide.h"
+#include "engine/policy.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,441 +29,10 @@
 #include <unistd.h>
 
 #include "util/filter.h"
-#include "util/glob.h"
 #include "util/path.h"
 
 #define PATHMAX 8192
 
-/* ---------------------------------------------------------------- globs */
-
-struct strv {
-    char **v;
-    size_t n, cap;
-};
-
-static int strv_push(struct strv *s, char *str)
-{
-    if (!str)
-        return ERR_NOMEM;
-    if (s->n == s->cap) {
-        size_t nc = s->cap ? s->cap * 2 : 8;
-        char **v = realloc(s->v, nc * sizeof *v);
-        if (!v) {
-            free(str);
-            return ERR_NOMEM;
-        }
-        s->v = v;
-        s->cap = nc;
-    }
-    s->v[s->n++] = str;
-    return ERR_OK;
-}
-
-static void strv_free(struct strv *s)
-{
-    for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
-    free(s->v);
-    s->v = NULL;
-    s->n = s->cap = 0;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-struct glob_ctx {
-    const struct glob *g;
-    const char *dir;
-    struct strv *out;
-    int rc;
-};
-
-static int glob_list_cb(void *arg, const char *name, size_t namelen,
-                        const struct be_stat *st)
-{
-    struct glob_ctx *c = arg;
-    (void)st;
-    if (!glob_match(c->g, name, namelen))
-        return ERR_OK;
-    char *p = NULL;
-    if (asprintf(&p, "%s%s%.*s", c->dir, strcmp(c->dir, "/") ? "/" : "",
-                 (int)namelen, name) < 0)
-        return ERR_NOMEM;
-    return strv_push(c->out, p);
-}
-
-/* Expand one brace-free pattern path (absolute) component by component. */
-static int glob_one(struct be_fs *fs, const char *pattern, struct strv *out,
-                    struct errinfo *ei)
-{
-    int rc = ERR_OK;
-    struct strv cur = {0}, next = {0};
-    char *copy = strdup(pattern);
-    char *save = NULL;
-    if (!copy || (rc = strv_push(&cur, strdup("/"))))
-        goto out;
-    for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
-        if (!glob_has_magic(comp)) {
-            char *lit = glob_unescape(comp);
-            if (!lit) {
-                rc = ERR_NOMEM;
-                goto out;
-            }
-            for (size_t i = 0; i < cur.n; i++) {
-                char *p = NULL;
-                if (asprintf(&p, "%s%s%s", cur.v[i], strcmp(cur.v[i], "/") ? "/" : "", lit) < 0)
-                    p = NULL;
-                if ((rc = strv_push(&next, p))) {
-                    free(lit);
-                    goto out;
-                }
-            }
-            free(lit);
-        } else {
-            struct glob *g = NULL;
-            if ((rc = glob_compile(comp, &g, ei)))
-                goto out;
-            for (size_t i = 0; i < cur.n; i++) {
-                struct be_stat st;
-                if (fs->ops->stat(fs, cur.v[i], &st, NULL) || st.type != BE_DIR)
-                    continue;
-                size_t before = next.n;
-                struct glob_ctx c = {g, cur.v[i], &next, 0};
-                int lr = fs->ops->list(fs, cur.v[i], glob_list_cb, &c, ei);
-                if (lr && lr != ERR_NOT_FOUND && lr != ERR_NOT_DIR) {
-                    glob_free(g);
-                    rc = lr;
-                    goto out;
-                }
-                if (next.n - before > 1)
-                    qsort(next.v + before, next.n - before, sizeof(char *), cmp_str);
-            }
-            glob_free(g);
-        }
-        strv_free(&cur);
-        cur = next;
-        memset(&next, 0, sizeof next);
-    }
-    for (size_t i = 0; i < cur.n; i++) {
-        struct be_stat st;
-        if (fs->ops->stat(fs, cur.v[i], &st, NULL) == ERR_OK) {
-            if ((rc = strv_push(out, cur.v[i])))
-                goto out;
-            cur.v[i] = NULL;
-        }
-    }
-out:
-    if (rc == ERR_NOMEM)
-        err_setx(ei, ERR_NOMEM, "out of memory expanding '%s'", pattern);
-    strv_free(&cur);
-    strv_free(&next);
-    free(copy);
-    return rc;
-}
-
-static int add_root(struct job *j, struct be_fs *fs, const char *path,
-                    const struct be_stat *st)
-{
-    struct source_root *r = realloc(j->roots, (j->nroots + 1) * sizeof *r);
-    if (!r)
-        return ERR_NOMEM;
-    j->roots = r;
-    r = &j->roots[j->nroots];
-    memset(r, 0, sizeof *r);
-    r->path = strdup(path);
-    char disp[PATHMAX];
-    backend_display(fs, path, disp, sizeof disp);
-    r->display = strdup(disp);
-    r->fs = fs;
-    r->st = *st;
-    if (!r->path || !r->display)
-        return ERR_NOMEM;
-    j->nroots++;
-    return ERR_OK;
-}
-
-static int job_open(struct job *j, const char *uri, struct be_fs **fs,
-                    char **path, struct errinfo *ei)
-{
-    int rc = backend_open_uri(uri, &j->cfg, fs, path, ei);
-    if (rc)
-        return rc;
-    struct be_fs **l = realloc(j->fs_list, (j->nfs + 1) * sizeof *l);
-    if (!l) {
-        backend_close(*fs);
-        free(*path);
-        return err_setx(ei, ERR_NOMEM, "out of memory");
-    }
-    j->fs_list = l;
-    j->fs_list[j->nfs++] = *fs;
-    return ERR_OK;
-}
-
-/* Expand one source argument (B §2.1): returns an exit status. */
-static int expand_source(struct job *j, const char *arg)
-{
-    struct errinfo ei = {0};
-    struct be_fs *fs = NULL;
-    char *path = NULL;
-    char **pats = NULL;
-    size_t npats = 0;
-    struct strv matches = {0};
-    int status = EXIT_OK;
-    int rc = job_open(j, arg, &fs, &path, &ei);
-    if (rc) {
-        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAIL,
-                 "%s", ei.msg);
-        return j->first_exit;
-    }
-    if (!glob_has_magic(path)) {
-        struct be_stat st;
-        if (strchr(path, '\\')) {
-            /* a pattern without wildcards: its backslash escapes still apply */
-            char *lit = glob_unescape(path);
-            if (!lit) {
-                job_fail(j, EXIT_FAIL, "out of memory");
-                status = EXIT_FAIL;
-                goto out;
-            }
-            free(path);
-            path = lit;
-        }
-        rc = fs->ops->stat(fs, path, &st, &ei);
-        if (rc == ERR_NOT_FOUND) {
-            job_fail(j, EXIT_INVALID, "%s doesn't exist", arg);
-            status = EXIT_INVALID;
-        } else if (rc) {
-            job_fail(j, EXIT_INVALID, "cannot read source '%s': %s", arg, ei.msg);
-            status = EXIT_INVALID;
-        } else if (add_root(j, fs, path, &st)) {
-            job_fail(j, EXIT_FAIL, "out of memory");
-            status = EXIT_FAIL;
-        }
-        goto out;
-    }
-    if ((rc = glob_expand_braces(path, &pats, &npats, &ei))) {
-        job_fail(j, EXIT_INVALID, "invalid glob '%s': %s", arg, ei.msg);
-        status = EXIT_INVALID;
-        goto out;
-    }
-    for (size_t i = 0; i < npats; i++) {
-        if ((rc = glob_one(fs, pats[i], &matches, &ei))) {
-            job_fail(j, rc == ERR_INVAL ? EXIT_INVALID : EXIT_FAIL,
-                     "cannot expand '%s': %s", arg, ei.msg);
-            status = j->first_exit;
-            goto out;
-        }
-    }
-    if (matches.n == 0) {
-        job_fail(j, EXIT_INVALID, "%s doesn't exist", arg);
-        status = EXIT_INVALID;
-        goto out;
-    }
-    for (size_t i = 0; i < matches.n; i++) {
-        struct be_stat st;
-        if (fs->ops->stat(fs, matches.v[i], &st, NULL))
-            continue;
-        if (add_root(j, fs, matches.v[i], &st)) {
-            job_fail(j, EXIT_FAIL, "out of memory");
-            status = EXIT_FAIL;
-            goto out;
-        }
-    }
-out:
-    glob_strv_free(pats, npats);
-    strv_free(&matches);
-    free(path);
-    return status;
-}
-
-/* -f list (B §2.2): one path per line, each globbed. */
-static int read_source_list(struct job *j, struct strv *out)
-{
-    struct errinfo ei = {0};
-    struct be_fs *fs = NULL;
-    char *path = NULL;
-    struct be_file *r = NULL;
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int status = EXIT_OK;
-    const size_t maxlen = 64u << 20;
-    int rc = job_open(j, j->o->source_list, &fs, &path, &ei);
-    if (!rc)
-        rc = fs->ops->open_read(fs, path, 0, &r, &ei);
-    while (!rc) {
-        if (cap - len < 65536) {
-            cap = cap ? cap * 2 : 131072;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                rc = err_setx(&ei, ERR_NOMEM, "out of memory");
-                break;
-            }
-            buf = nb;
-        }
-        size_t got = 0;
-        rc = fs->ops->read(r, buf + len, cap - len - 1, &got, &ei);
-        if (rc || got == 0)
-            break;
-        len += got;
-        if (len > maxlen) {
-            rc = err_setx(&ei, ERR_LIMIT, "source list '%s' is larger than 64 MiB", j->o->source_list);
-            break;
-        }
-    }
-    if (r)
-        fs->ops->close_read(r);
-    if (rc) {
-        job_fail(j, EXIT_FAIL, "cannot read source list '%s': %s", j->o->source_list, ei.msg);
-        status = EXIT_FAIL;
-        goto out;
-    }
-    size_t start = 0, lineno = 1;
-    for (size_t i = 0; i <= len; i++) {
-        if (i == len || buf[i] == '\n') {
-            if (i == len && start == len)
-                break;      /* no line after the last newline */
-            size_t e = i;
-            if (e > start && buf[e - 1] == '\r')
-                e--;
-            if (e == start) {
-                job_fail(j, EXIT_FAIL, "source list '%s': line %zu: Can not create a Path from an empty string",
-                         j->o->source_list, lineno);
-                status = EXIT_FAIL;
-                goto out;
-            }
-            char *line = strndup(buf + start, e - start);
-            if (!line || strv_push(out, line)) {
-                job_fail(j, EXIT_FAIL, "out of memory");
-                status = EXIT_FAIL;
-                goto out;
-            }
-            start = i + 1;
-            lineno++;
-        }
-    }
-out:
-    free(buf);
-    free(path);
-    return status;
-}
-
-/* ------------------------------------------------------------ prepare */
-
-int listing_prepare(struct job *j)
-{
-    struct options *o = j->o;
-    struct errinfo ei = {0};
-    struct strv list = {0};
-    int status = EXIT_OK;
-    char *tpath = NULL;
-
-    /* target store and probe (B §3: probed once) */
-    int rc = job_open(j, o->target, &j->tfs, &tpath, &ei);
-    if (rc) {
-        job_fail(j, rc == ERR_NOT_BUILT || rc == ERR_BAD_URI ? EXIT_INVALID : EXIT_FAIL, "%s", ei.msg);
-        status = j->first_exit;
-        goto out;
-    }
-    j->target = tpath;
-    tpath = NULL;
-    struct be_stat tst;
-    rc = j->tfs->ops->stat(j->tfs, j->target, &tst, &ei);
-    if (rc == ERR_OK) {
-        j->target_exists = true;
-        j->target_is_dir = tst.type == BE_DIR;
-        j->target_is_file = !j->target_is_dir;
-    } else if (rc != ERR_NOT_FOUND) {
-        job_fail(j, EXIT_FAIL, "cannot read target: %s", ei.msg);
-        status = EXIT_FAIL;
-        goto out;
-    }
-    /* a resumed job decides its bases as it did when it listed */
-    job_resume_apply_target(j);
-
-    /* sources */
-    if (o->source_list) {
-        if ((status = read_source_list(j, &list)))
-            goto out;
-        for (size_t i = 0; i < list.n; i++)
-            if ((status = expand_source(j, list.v[i])))
-                goto out;
-    } else {
-        for (size_t i = 0; i < o->nsources; i++)
-            if ((status = expand_source(j, o->sources[i])))
-                goto out;
-    }
-    if (j->nroots == 0) {
-        job_fail(j, EXIT_INVALID, "no source paths");
-        status = EXIT_INVALID;
-        goto out;
-    }
-
-    /* input checks (B §2.3) */
-    if (o->atomic && j->target_exists) {
-        job_fail(j, EXIT_INVALID, "Target path for atomic-commit already exists: %s. "
-                 "Cannot atomic-commit to pre-existing target-path.", o->target);
-        status = EXIT_INVALID;
-        goto out;
-    }
-    if (j->target_is_file) {
-        if (j->nroots != 1) {
-            job_fail(j, EXIT_INVALID, "Multiple source being copied to a file: %s", o->target);
-            status = EXIT_INVALID;
-            goto out;
-        }
-        if (j->roots[0].st.type == BE_DIR) {
-            job_fail(j, EXIT_INVALID, "Cannot copy %s, which is not a file to %s",
-                     j->roots[0].display, o->target);
-            status = EXIT_INVALID;
-            goto out;
-        }
-    }
-    unsigned tcaps = j->tfs->ops->caps;
-    if ((o->preserve & PRESERVE_A) && (!(tcaps & BE_CAP_ACL) || !j->roots[0].fs->ops->getattrs)) {
-        char d[PATHMAX];
-        backend_display(j->tfs, "/", d, sizeof d);
-        job_fail(j, EXIT_ACL, "ACLs not supported for file system: %s", d);
-        status = EXIT_ACL;
-        goto out;
-    }
-    if ((o->preserve & PRESERVE_X) && (!(tcaps & BE_CAP_XATTR) || !j->roots[0].fs->ops->getattrs)) {
-        char d[PATHMAX];
-        backend_display(j->tfs, "/", d, sizeof d);
-        job_fail(j, EXIT_XATTR, "XAttrs not supported for file system: %s", d);
-        status = EXIT_XATTR;
-        goto out;
-    }
-    if (o->blocks_per_chunk > 0 && !(tcaps & (BE_CAP_PARALLEL_WRITE | BE_CAP_CONCAT_WRITE))) {
-        job_fail(j, EXIT_INVALID, "-blocksperchunk is not supported since the target file system doesn't support concat.");
-        status = EXIT_INVALID;
-        goto out;
-    }
-
-    /* bases (B §3) */
-    bool U = o->update || o->overwrite;
-    bool texists = o->atomic ? false : j->target_exists;
-    bool tisdir = o->atomic ? false : j->target_is_dir;
-    j->contents_update = U;
-    for (size_t i = 0; i < j->nroots; i++) {
-        struct source_root *r = &j->roots[i];
-        bool use_self = decide_base_is_self((unsigned)j->nroots, r->st.type == BE_DIR,
-                                            !strcmp(r->path, "/"), texists, tisdir, U);
-        r->base = use_self ? strdup(r->path) : path_parent(r->path);
-        if (!r->base) {
-            job_fail(j, EXIT_FAIL, "out of memory");
-            status = EXIT_FAIL;
-            goto out;
-        }
-    }
-    /* single file to an existing file: overwrite mode (B §5.1) */
-    j->target_root_is_file = j->nroots == 1 && j->roots[0].st.type != BE_DIR && j->target_is_file;
-out:
-    strv_free(&list);
-    free(tpath);
-    return status;
-}
 
 /* --------------------------------------------------------------- walk */
 
@@ -559,7 +132,7 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
          * counted and skipped, without it the job fails like any read error */
         char d[PATHMAX];
         backend_display(t->fs, t->dirpath, d, sizeof d);
-        if (w->j->o->ignore_failures) {
+        if (policy_decide(ERR_UNSAFE_PATH, SIDE_READ, w->j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
             job_count(w->j, C_FAIL, 1);
             job_error(w->j, "skipping an unsafe name '%.*s' in '%s' (ignored, -i): it cannot be a file name",
                       (int)namelen, name, d);
@@ -603,16 +176,16 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
  * The test build may fail a directory as an unreadable one would
  * (testpoint.h fail_list). */
 static int list_dir(struct be_fs *fs, const char *path, be_list_cb cb, void *arg,
-                    const struct errinfo *stop, struct errinfo *ei)
+                    const struct errinfo *stop, const struct options *o, struct errinfo *ei)
 {
     int rc = tp_fail_list(fs, path, ei);
     if (rc)
         return rc;
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = fs->ops->list(fs, path, cb, arg, ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || (stop && stop->code))
+        if (!rc || policy_decide(rc, SIDE_LIST, o, attempt) != POLICY_RETRY || (stop && stop->code))
             break;
-        usleep(200000u << attempt);
+        policy_backoff(200, attempt, false);
     }
     return rc;
 }
@@ -642,7 +215,7 @@ static void *walk_main(void *arg)
         t->dirkey = d.key;
         t->dirkeylen = strlen(d.key);
         t->fs = fs;
-        int rc = list_dir(fs, d.path, walk_cb, t, &w->ei, &ei);
+        int rc = list_dir(fs, d.path, walk_cb, t, &w->ei, w->j->o, &ei);
         pthread_mutex_lock(&w->lock);
         w->busy--;
         if (rc && !w->rc) {
@@ -832,7 +405,7 @@ int listing_list_dir(struct job *j, uint32_t root, const char *path, be_list_cb 
 {
     if (root >= j->nroots)
         return err_setx(ei, ERR_INVAL, "no source root %u on this rank", (unsigned)root);
-    return list_dir(j->roots[root].fs, path, cb, arg, NULL, ei);
+    return list_dir(j->roots[root].fs, path, cb, arg, NULL, j->o, ei);
 }
 
 /* Lend directories to other ranks: an MPI run of more than one rank, and
@@ -876,7 +449,7 @@ static void qualified_prefix(struct be_fs *fs, char *buf, size_t n)
         buf[l - 1] = 0;
 }
 
-int listing_build(struct job *j)
+enum job_status listing_build(struct job *j)
 {
     struct errinfo ei = {0};
     struct walk w;
@@ -896,7 +469,7 @@ int listing_build(struct job *j)
     }
     j->plan = sorter_new(j->workdir, sorter_mem());
     if (!j->plan) {
-        job_fail(j, EXIT_FAIL, "out of memory");
+        job_fail(j, JOB_FAILED, "out of memory");
         goto out;
     }
     qualified_prefix(j->roots[0].fs, qp, sizeof qp);
@@ -943,7 +516,7 @@ int listing_build(struct job *j)
                 job_src_path(j, e, b, sizeof b);
                 plan_iter_free(it);
                 free(prev);
-                job_fail(j, EXIT_DUPLICATE, "File %s and %s would cause duplicates. Aborting", a, b);
+                job_fail(j, JOB_DUPLICATE, "File %s and %s would cause duplicates. Aborting", a, b);
                 goto out;
             }
             if (e->type == BE_DIR)
@@ -965,7 +538,7 @@ int listing_build(struct job *j)
     }
     goto out;
 fail:
-    job_fail(j, EXIT_FAIL, "listing failed: %s", ei.msg[0] ? ei.msg : err_str(rc));
+    job_fail(j, JOB_FAILED, "listing failed: %s", ei.msg[0] ? ei.msg : err_str(rc));
 out:
     pthread_mutex_destroy(&w.lock);
     pthread_cond_destroy(&w.cond);

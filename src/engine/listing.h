@@ -6,13 +6,13 @@
 #define DISTCP_LISTING_H
 #include "engine/job.h"
 
-/* Expand j->o->sources (or -f) into j->roots, probe the target, run the
- * input checks and compute bases. Returns an exit status (0 = go on). */
-int listing_prepare(struct job *j);
+/* (sources.c) Expand j->o->sources (or -f) into j->roots, probe the target, run the
+ * input checks and compute bases. Returns a job status (JOB_OK = go on). */
+enum job_status listing_prepare(struct job *j);
 
 /* Walk every root into j->plan (sorted), then check duplicates and total
- * the plan. Returns an exit status. */
-int listing_build(struct job *j);
+ * the plan. Returns a job status. */
+enum job_status listing_build(struct job *j);
 
 /* List the tree under `root_path` of `fs` into a new finished sorter: keys
  * relative to root_path, the root itself omitted. Entries matching the

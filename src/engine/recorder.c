@@ -82,11 +82,11 @@ int rec_save_plan(struct job *j)
     struct job_resume st;
     int status;
     if (!j->rec || j->o->dry_run)
-        return EXIT_OK;
+        return JOB_OK;
     job_resume_fill(j, &st);
     if (!st.roots) {
-        job_fail(j, EXIT_FAIL, "cannot save the job's plan: out of memory");
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot save the job's plan: out of memory");
+        return JOB_FAILED;
     }
     status = j->rec->ops->save_plan(j->rec->ctx, j, j->plan, &st);
     job_resume_release_fill(&st);
@@ -120,22 +120,22 @@ int job_resume_apply_work(struct job *j)
     const struct job_resume *s = j->resume;
     long long id = (long long)j->o->job_id;
     if (!s)
-        return EXIT_OK;
+        return JOB_OK;
     if (!s->work || !s->tmp_dir || !s->roots) {
-        job_fail(j, EXIT_FAIL, "job %lld: the saved setup is incomplete; cannot resume", id);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "job %lld: the saved setup is incomplete; cannot resume", id);
+        return JOB_FAILED;
     }
     if (s->nroots != j->nroots) {
-        job_fail(j, EXIT_FAIL, "job %lld: the sources now expand to %zu paths, not the %zu the job listed; "
+        job_fail(j, JOB_FAILED, "job %lld: the sources now expand to %zu paths, not the %zu the job listed; "
                  "cannot resume (run the copy again instead)", id, j->nroots, s->nroots);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     for (size_t i = 0; i < j->nroots; i++) {
         const char *p = s->roots[i];
         if (!p || strcmp(p, j->roots[i].path)) {
-            job_fail(j, EXIT_FAIL, "job %lld: source %zu is now '%s', was '%s'; cannot resume",
+            job_fail(j, JOB_FAILED, "job %lld: source %zu is now '%s', was '%s'; cannot resume",
                      id, i, j->roots[i].path, p ? p : "?");
-            return EXIT_FAIL;
+            return JOB_FAILED;
         }
     }
     if (j->o->atomic) {
@@ -144,23 +144,23 @@ int job_resume_apply_work(struct job *j)
         struct be_stat st;
         if (j->tfs->ops->stat(j->tfs, s->work, &st, NULL) == ERR_NOT_FOUND &&
             j->tfs->ops->stat(j->tfs, j->target, &st, NULL) == ERR_OK) {
-            job_fail(j, EXIT_FAIL, "job %lld: its -atomic work dir '%s' is gone and the target '%s' exists: "
+            job_fail(j, JOB_FAILED, "job %lld: its -atomic work dir '%s' is gone and the target '%s' exists: "
                      "the atomic commit had already happened; nothing was changed",
                      id, s->work, j->target);
-            return EXIT_FAIL;
+            return JOB_FAILED;
         }
     }
     char *nw = strdup(s->work), *nt = strdup(s->tmp_dir);
     if (!nw || !nt) {
         free(nw);
         free(nt);
-        return EXIT_FAIL;
+        return JOB_FAILED;
     }
     free(j->work);
     free(j->tmp_dir);
     j->work = nw;
     j->tmp_dir = nt;
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 /* ------------------------------------------------------------ call-backs */

@@ -439,10 +439,10 @@ static int start_fail(struct job *j, struct jobrec *r, bool soft, const char *ms
         rec_free(r);
     if (soft) {
         fprintf(stderr, "distcp: warning: %s; this run is not recorded as a job and cannot be resumed\n", msg);
-        return EXIT_OK;
+        return JOB_OK;
     }
-    job_fail(j, EXIT_FAIL, "%s", msg);
-    return EXIT_FAIL;
+    job_fail(j, JOB_FAILED, "%s", msg);
+    return JOB_FAILED;
 }
 
 static char *jstr(json_t *o, const char *k)
@@ -515,7 +515,7 @@ static int rec_start_(struct job *j, void **ctx, const struct job_resume **resum
     *ctx = NULL;
     *resume = NULL;
     if (o->job_store && !strcmp(o->job_store, "none"))
-        return EXIT_OK;
+        return JOB_OK;
     if (jstore_path(o->job_store, path, sizeof path, &ei))
         return start_fail(j, NULL, soft, ei.msg);
     struct jobrec *r = calloc(1, sizeof *r);
@@ -549,7 +549,7 @@ static int rec_start_(struct job *j, void **ctx, const struct job_resume **resum
     snprintf(r->rundir, sizeof r->rundir, "%s/runs/%d", r->dir, r->run);
     if (mkdir_p(r->rundir)) {
         snprintf(msg, sizeof msg, "cannot create the job directory '%s': %s", r->rundir, strerror(errno));
-        jstore_finish(r->store, r->id, r->run, JS_FAILED, EXIT_FAIL, msg, NULL, &ei);
+        jstore_finish(r->store, r->id, r->run, JS_FAILED, job_exit_code(JOB_FAILED), msg, NULL, &ei);
         return start_fail(j, r, false, msg);
     }
     if (!r->detached) {
@@ -573,7 +573,7 @@ static int rec_start_(struct job *j, void **ctx, const struct job_resume **resum
     r->jfd = open(jp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (r->jfd < 0) {
         snprintf(msg, sizeof msg, "cannot open the journal '%s': %s", jp, strerror(errno));
-        jstore_finish(r->store, r->id, r->run, JS_FAILED, EXIT_FAIL, msg, NULL, &ei);
+        jstore_finish(r->store, r->id, r->run, JS_FAILED, job_exit_code(JOB_FAILED), msg, NULL, &ei);
         return start_fail(j, r, false, msg);
     }
     r->th_started = pthread_create(&r->th, NULL, heartbeat_main, r) == 0;
@@ -586,7 +586,7 @@ static int rec_start_(struct job *j, void **ctx, const struct job_resume **resum
     pend_start(r);
     *ctx = r;
     *resume = r->have_plan ? &r->resume : NULL;
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -640,8 +640,8 @@ static int rec_save_plan_(void *ctx, struct job *j, struct sorter *plan, const s
     }
     if (bad || rename(tmp, p)) {
         unlink(tmp);
-        job_fail(j, EXIT_FAIL, "cannot save the job's plan '%s': %s", p, err ? err_str(err) : strerror(errno));
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot save the job's plan '%s': %s", p, err ? err_str(err) : strerror(errno));
+        return JOB_FAILED;
     }
     json_t *s = json_object();
     json_t *roots = json_array();
@@ -662,12 +662,12 @@ static int rec_save_plan_(void *ctx, struct job *j, struct sorter *plan, const s
     int rc = txt ? jstore_set_setup(r->store, r->id, txt, &ei) : ERR_NOMEM;
     free(txt);
     if (rc) {
-        job_fail(j, EXIT_FAIL, "cannot record the job's plan: %s", ei.msg[0] ? ei.msg : err_str(rc));
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "cannot record the job's plan: %s", ei.msg[0] ? ei.msg : err_str(rc));
+        return JOB_FAILED;
     }
     r->done = calloc(count / 8 + 1, 1);
     r->done_bits = r->done ? count : 0;
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 static int rec_load_plan_(void *ctx, struct job *j, struct sorter **plan)
@@ -679,18 +679,18 @@ static int rec_load_plan_(void *ctx, struct job *j, struct sorter **plan)
     snprintf(p, sizeof p, "%s/plan", r->dir);
     *plan = sorter_open_plan(p, &ei);
     if (!*plan) {
-        job_fail(j, EXIT_FAIL, "job %lld: cannot read its saved plan: %s", (long long)r->id, ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "job %lld: cannot read its saved plan: %s", (long long)r->id, ei.msg);
+        return JOB_FAILED;
     }
     if (journal_load(r, count, &ei)) {
-        job_fail(j, EXIT_FAIL, "job %lld: %s", (long long)r->id, ei.msg);
-        return EXIT_FAIL;
+        job_fail(j, JOB_FAILED, "job %lld: %s", (long long)r->id, ei.msg);
+        return JOB_FAILED;
     }
     rlog(r, "resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs", r->earlier, count);
     if (!job_opts(j)->json)
         fprintf(stderr, "distcp: resuming: %" PRIu64 " of %" PRIu64 " entries were finished by earlier runs\n",
                 r->earlier, count);
-    return EXIT_OK;
+    return JOB_OK;
 }
 
 static void rec_phase_(void *ctx, int phase)
@@ -748,11 +748,11 @@ static void rec_end_(void *ctx, struct job *j, int status)
     free(r->rows);
     char cj[2048];
     counters_json(r, cj, sizeof cj);
-    int rc = jstore_finish(r->store, r->id, r->run, st, status, job_first_error(j),
+    int rc = jstore_finish(r->store, r->id, r->run, st, job_exit_code(status), job_first_error(j),
                            cj, &ei);
     if (rc)
         fprintf(stderr, "distcp: warning: could not record the end of job %lld: %s\n", (long long)r->id, ei.msg);
-    rlog(r, "run %d of job %lld ended: %s (exit %d)", r->run, (long long)r->id, jstate_name(st), status);
+    rlog(r, "run %d of job %lld ended: %s (exit %d)", r->run, (long long)r->id, jstate_name(st), job_exit_code(status));
     if (r->jfd >= 0)
         close(r->jfd);
     r->jfd = -1;

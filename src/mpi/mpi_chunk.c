@@ -1,5 +1,5 @@
 /* mpi_chunk.c - chunks of big files copied by several ranks (protocol in
- * mpi_chunk.h; the engine side is copy.c: copy_chunked, copy_chunk_exec,
+ * mpi_chunk.h; the engine side is chunks.c: copy_chunked, copy_chunk_exec,
  * copy_chunk_receipt).
  *
  * State of this process: `out`, messages queued by workers for the main
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/copy.h"
+#include "engine/chunks.h"
 #include "engine/recorder.h"
 
 struct cmsg {                   /* a message queued by a worker */
@@ -92,7 +92,7 @@ static struct {
 static void die(const char *what)
 {
     fprintf(stderr, "distcp: out of memory %s\n", what);
-    MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+    MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
 }
 
 /* ------------------------------------------------------------ worker side */
@@ -246,7 +246,7 @@ static void on_receipt(struct job *j, const void *data, size_t len, int from)
 {
     struct dist_rcpt h;
     if (len < sizeof h) {
-        job_fail(j, EXIT_FAIL, "malformed chunk receipt from rank %d", from);
+        job_fail(j, JOB_FAILED, "malformed chunk receipt from rank %d", from);
         return;
     }
     memcpy(&h, data, sizeof h);
@@ -262,7 +262,7 @@ static void on_receipt(struct job *j, const void *data, size_t len, int from)
     }
     pthread_mutex_unlock(&C.lock);
     if (!ow || ow->answer != 1 || !ow->left) {
-        job_fail(j, EXIT_FAIL, "chunk receipt from rank %d for a file this rank does not wait for",
+        job_fail(j, JOB_FAILED, "chunk receipt from rank %d for a file this rank does not wait for",
                  from);
         return;
     }
@@ -320,7 +320,7 @@ static void on_offer(struct job *j, const void *data, size_t len, int from)
 {
     struct dist_offer o;
     if (len < sizeof o) {
-        job_fail(j, EXIT_FAIL, "malformed chunk offer from rank %d", from);
+        job_fail(j, JOB_FAILED, "malformed chunk offer from rank %d", from);
         return;
     }
     memcpy(&o, data, sizeof o);
@@ -516,7 +516,7 @@ static void dispatch(struct job *j, int tag, const char *data, size_t len, int f
         break;
     case T_CTASK:
         if (len < sizeof(struct taskhdr) + sizeof(struct dist_offer)) {
-            job_fail(j, EXIT_FAIL, "malformed chunk task from rank %d", from);
+            job_fail(j, JOB_FAILED, "malformed chunk task from rank %d", from);
         } else {
             struct taskhdr h;
             memcpy(&h, data, sizeof h);

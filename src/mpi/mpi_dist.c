@@ -4,7 +4,7 @@
  * the engine hooks (engine/dist.h): share() after setup (rank 0's plan
  * state to everyone, every rank's readiness to rank 0), workers() (-m split
  * over ranks), message() (workers' messages shipped to rank 0, which prints
- * them once), end() (rank 0's exit status to every rank). The copy phase's
+ * them once), end() (rank 0's job status to every rank). The copy phase's
  * queue is in mpi_queue.c. Ranks other than 0 send their stdout and stderr
  * to /dev/null (set DISTCP_MPI_RANK_OUTPUT=1 to keep them): everything a
  * user sees comes from rank 0. Threading: see mpi_int.h. */
@@ -53,7 +53,7 @@ static int d_workers(struct dist *d, const struct job *j, int m, int autow, int 
 
 /* ------------------------------------------------------------ messages */
 
-static void d_message(struct dist *d, struct job *j, int status, const char *msg)
+static void d_message(struct dist *d, struct job *j, enum job_status status, const char *msg)
 {
     (void)d;
     (void)j;
@@ -137,7 +137,7 @@ uint32_t mpid_roots_digest(const struct job *j)
     return c;
 }
 
-static int d_share(struct dist *d, struct job *j, int status)
+static enum job_status d_share(struct dist *d, struct job *j, enum job_status status)
 {
     struct hello me;
     struct hello *all = NULL;
@@ -155,7 +155,7 @@ static int d_share(struct dist *d, struct job *j, int status)
     snprintf(me.msg, sizeof me.msg, "%.1000s", j->first_error[0] ? j->first_error : "failed");
     if (d->rank == 0 && !(all = calloc((size_t)d->size, sizeof *all))) {
         fprintf(stderr, "distcp: out of memory\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
     }
     MPI_Gather(&me, (int)sizeof me, MPI_BYTE, all, (int)sizeof me, MPI_BYTE, 0, MPI_COMM_WORLD);
     size_t len = 0;
@@ -166,7 +166,7 @@ static int d_share(struct dist *d, struct job *j, int status)
             if (all[r].status)
                 job_fail(j, all[r].status, "rank %d on %s: %s", r, all[r].host, all[r].msg);
             else if (all[r].roots != me.roots || all[r].nroots != me.nroots)
-                job_fail(j, EXIT_FAIL, "rank %d on %s resolved the sources differently from rank 0 on %s: "
+                job_fail(j, JOB_FAILED, "rank %d on %s resolved the sources differently from rank 0 on %s: "
                          "every rank must see the same source and target paths (a shared file system, or a store every rank can reach)",
                          r, all[r].host, me.host);
         }
@@ -189,7 +189,7 @@ static int d_share(struct dist *d, struct job *j, int status)
         len = sizeof s + s.work_len + s.tmp_len + 2;
         if (!(buf = malloc(len))) {
             fprintf(stderr, "distcp: out of memory\n");
-            MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+            MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         }
         memcpy(buf, &s, sizeof s);
         if (!status) {
@@ -201,7 +201,7 @@ static int d_share(struct dist *d, struct job *j, int status)
     MPI_Bcast(&len64, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
     if (d->rank != 0 && !(buf = malloc((size_t)len64))) {
         fprintf(stderr, "distcp: out of memory\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
     }
     MPI_Bcast(buf, (int)len64, MPI_BYTE, 0, MPI_COMM_WORLD);
     mpid_rows_share(j);
@@ -223,7 +223,7 @@ static int d_share(struct dist *d, struct job *j, int status)
         j->tmp_dir = strdup(buf + sizeof s + s.work_len + 1);
         if (!j->work || !j->tmp_dir) {
             fprintf(stderr, "distcp: out of memory\n");
-            MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+            MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         }
     }
     if (!status) {
@@ -240,7 +240,7 @@ static int d_share(struct dist *d, struct job *j, int status)
 
 /* ------------------------------------------------------------ end */
 
-static int d_end(struct dist *d, struct job *j, int status)
+static enum job_status d_end(struct dist *d, struct job *j, enum job_status status)
 {
     if (d->rank == 0) {
         if (mpid.copy_open)
@@ -265,7 +265,7 @@ int mpi_main(int argc, char **argv, int (*run)(int argc, char **argv))
         return run(argc, argv);
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "distcp: started by an MPI launcher, but MPI_Init failed; nothing was copied\n");
-        return EXIT_FAIL;
+        return job_exit_code(JOB_FAILED);
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &size);
@@ -274,7 +274,7 @@ int mpi_main(int argc, char **argv, int (*run)(int argc, char **argv))
         if (rank == 0)
             fprintf(stderr, "distcp: this MPI library does not support threads (MPI_THREAD_FUNNELED); nothing was copied\n");
         MPI_Finalize();
-        return EXIT_FAIL;
+        return job_exit_code(JOB_FAILED);
     }
     memset(&mpid, 0, sizeof mpid);
     mpid.d.rank = rank;
@@ -295,7 +295,7 @@ int mpi_main(int argc, char **argv, int (*run)(int argc, char **argv))
     mpid.hosts = calloc((size_t)size, sizeof *mpid.hosts);
     if (!mpid.mq || !mpid.reported || !mpid.last || !mpid.hosts) {
         fprintf(stderr, "distcp: out of memory\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
     }
     if (rank != 0 && !getenv("DISTCP_MPI_RANK_OUTPUT")) {
         int fd = open("/dev/null", O_WRONLY);

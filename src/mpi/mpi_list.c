@@ -124,7 +124,7 @@ static void emit_piece(struct piece *p, bool last, int rc, const struct errinfo 
     struct lmsg *m = malloc(sizeof *m + len);
     if (!m) {
         fprintf(stderr, "distcp: out of memory sending a listing to rank 0\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);   /* ends every rank */
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));   /* ends every rank */
         return;
     }
     m->next = NULL;
@@ -209,7 +209,7 @@ static void add_job(const char *buf, size_t len)
     struct ldir_hdr h;
     if (len < sizeof h + 1 || buf[len - 1]) {
         fprintf(stderr, "distcp: a malformed directory request from rank 0\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         return;
     }
     memcpy(&h, buf, sizeof h);
@@ -217,7 +217,7 @@ static void add_job(const char *buf, size_t len)
     struct ljob *jb = malloc(sizeof *jb + pl);
     if (!jb) {
         fprintf(stderr, "distcp: out of memory\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         return;
     }
     jb->next = NULL;
@@ -289,7 +289,7 @@ static void d_list_serve(struct dist *d, struct job *j)
         char *buf = malloc(count > 0 ? (size_t)count : 1);
         if (!buf) {
             fprintf(stderr, "distcp: out of memory\n");
-            MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+            MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
             return;
         }
         MPI_Recv(buf, count, MPI_BYTE, 0, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -370,7 +370,7 @@ static void lend(int r, size_t slot, uint32_t root, const char *path)
     char *m = malloc(sizeof h + pl);
     if (!m) {
         fprintf(stderr, "distcp: out of memory\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         return;
     }
     memcpy(m, &h, sizeof h);
@@ -392,7 +392,7 @@ static void d_list_walk(struct dist *d, struct job *j, struct walk *w)
         lst.got_req = calloc((size_t)n, sizeof *lst.got_req);
     if (!eligible || !ahead || !lent || !bad || !ndirs || !lst.got_req) {
         fprintf(stderr, "distcp: out of memory\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         return;
     }
     uint32_t mine = mpid_roots_digest(j);
@@ -410,7 +410,7 @@ static void d_list_walk(struct dist *d, struct job *j, struct walk *w)
             char *buf = malloc(count > 0 ? (size_t)count : 1);
             if (!buf) {
                 fprintf(stderr, "distcp: out of memory\n");
-                MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+                MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
                 return;
             }
             MPI_Recv(buf, count, MPI_BYTE, r, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);

@@ -122,7 +122,7 @@ static void send_batch(int rank, struct wbatch *b)
     char *buf = malloc(len);
     if (!buf) {
         fprintf(stderr, "distcp: out of memory sending a batch to rank %d\n", rank);
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         return;
     }
     struct bhdr h = {b->n, b->bytes};
@@ -144,7 +144,7 @@ void mpid_handle(struct job *j, const MPI_Status *st)
     char *buf = malloc(count > 0 ? (size_t)count + 1 : 1);
     if (!buf) {
         fprintf(stderr, "distcp: out of memory receiving from rank %d\n", r);
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         return;
     }
     MPI_Recv(buf, count, MPI_BYTE, r, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -166,7 +166,7 @@ void mpid_handle(struct job *j, const MPI_Status *st)
             mpid.reported[r] = true;
             rec_log(j, "rank %d on %s has finished its part of the copy phase", r, mpid.hosts[r]);
             if (mpid.copy_open && !atomic_load(&j->failed))
-                job_fail(j, EXIT_FAIL, "rank %d on %s stopped before the copy phase ended; "
+                job_fail(j, JOB_FAILED, "rank %d on %s stopped before the copy phase ended; "
                          "the batches it was given were not copied", r, mpid.hosts[r]);
         }
         break;
@@ -391,7 +391,7 @@ static void take_from_0(struct mpiq *q, struct job *j, const MPI_Status *st, int
     char *buf = malloc(count > 0 ? (size_t)count : 1);
     if (!buf) {
         fprintf(stderr, "distcp: out of memory receiving a batch\n");
-        MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+        MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         return;
     }
     MPI_Recv(buf, count, MPI_BYTE, 0, st->MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
@@ -402,7 +402,7 @@ static void take_from_0(struct mpiq *q, struct job *j, const MPI_Status *st, int
         struct wbatch *b = wbatch_new(used);
         if (!b) {
             fprintf(stderr, "distcp: out of memory receiving a batch\n");
-            MPI_Abort(MPI_COMM_WORLD, EXIT_FAIL);
+            MPI_Abort(MPI_COMM_WORLD, job_exit_code(JOB_FAILED));
         }
         memcpy(b->data, buf + sizeof h, used);
         b->n = (size_t)h.n;
