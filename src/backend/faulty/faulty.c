@@ -143,14 +143,20 @@ static int f_open_read(struct be_fs *fs, const char *path, uint64_t off, struct 
 static int f_read(struct be_file *bf, void *buf, size_t n, size_t *got, struct errinfo *ei)
 {
     struct ffile *f = FX(bf);
-    int rc = gate(f->ff, FO_READ, f->path, NULL, NULL, ei);
+    struct faulty_effect fx;
+    int rc = gate(f->ff, FO_READ, f->path, NULL, &fx, ei);
     *got = 0;
     if (rc)
         return rc;
-    if (f->piece && n > f->piece)
-        n = f->piece;
-    if (f->has_short)
-        n = f->pos >= f->short_at ? 0 : (f->short_at - f->pos < n ? (size_t)(f->short_at - f->pos) : n);
+    /* limits from the open_read rules, tightened by this call's read rules */
+    size_t piece = f->piece && (!fx.piece || f->piece < fx.piece) ? f->piece : fx.piece;
+    bool has_short = f->has_short || fx.has_short;
+    uint64_t short_at = !fx.has_short ? f->short_at
+                        : !f->has_short || fx.short_at < f->short_at ? fx.short_at : f->short_at;
+    if (piece && n > piece)
+        n = piece;
+    if (has_short)
+        n = f->pos >= short_at ? 0 : (short_at - f->pos < n ? (size_t)(short_at - f->pos) : n);
     if (n == 0)
         return ERR_OK;                  /* the (shortened) end of the file */
     rc = FI(f->ff)->read(f->in, buf, n, got, ei);
