@@ -14,6 +14,9 @@
  * Threading: the table is constant; every function is reentrant (getcwd is
  * read per call). */
 #include "backend/backend.h"
+#ifdef DISTCP_TESTING
+#include "backend/faulty/faulty_int.h"   /* faulty_shown */
+#endif
 
 #include <ctype.h>
 #include <errno.h>
@@ -278,11 +281,22 @@ out:
     return rc;
 }
 
+/* The store users see: a faulty:// wrapper shows as the store it wraps. */
+static const struct be_fs *shown(const struct be_fs *fs)
+{
+#ifdef DISTCP_TESTING
+    return fs ? faulty_shown(fs) : fs;
+#else
+    return fs;
+#endif
+}
+
 void backend_display(const struct be_fs *fs, const char *path, char *buf,
                      size_t n)
 {
     if (!buf || n == 0)
         return;
+    fs = shown(fs);
     if (!fs || fs->ops == &backend_local)
         snprintf(buf, n, "%s", path);
     else
@@ -294,6 +308,7 @@ void backend_qualified(const struct be_fs *fs, const char *path, char *buf,
 {
     if (!buf || n == 0)
         return;
+    fs = shown(fs);
     if (!fs || fs->ops == &backend_local)
         snprintf(buf, n, "file:%s", path);
     else

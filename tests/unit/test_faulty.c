@@ -95,7 +95,7 @@ static void t_counts_and_wording(void **state)
     assert_memory_equal(c, wc, sizeof c);
     /* the message names the operation, the URI and the cause */
     char want[256];
-    snprintf(want, sizeof want, "cannot create directory 'faulty+mem://count-%ld/d1/x': "
+    snprintf(want, sizeof want, "cannot create directory 'mem://count-%ld/d1/x': "
              "No space left on device (injected fault)", (long)getpid());
     assert_int_equal(fs->ops->mkdirs(fs, "/d1/x", 0755, &ei), ERR_NO_SPACE);
     assert_string_equal(ei.msg, want);

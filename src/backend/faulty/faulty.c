@@ -27,7 +27,11 @@
  *   missing=SLOT[|SLOT...]   present these optional slots of the inner
  *             backend as NULL ("optional": all of them), so the engine takes
  *             its fallbacks.
- * Injected errors read "cannot <verb> '<uri>': <cause> (injected fault)".
+ * Injected errors read "cannot <verb> '<path>': <cause> (injected fault)",
+ * the cause worded as the inner store's own would be ("Permission denied").
+ * A faulty store shows as the store it wraps (backend_display and
+ * backend_qualified see through it), so messages, -log lines, reports and
+ * -filters read exactly as without the wrapper.
  *
  * Forwarding: every slot is a thin forwarder listed once in `slots[]`; a
  * store's ops table holds the forwarders of the slots its inner backend has
@@ -571,6 +575,13 @@ static void faulty_close(struct be_fs *fs)
     free(ff->head.scheme);
     free(ff->head.authority);
     free(ff);
+}
+
+const struct be_fs *faulty_shown(const struct be_fs *fs)
+{
+    while (fs && fs->ops && fs->ops->open == faulty_open)
+        fs = FF(fs)->in;
+    return fs;
 }
 
 /* The entry of the scheme table: opens stores (each gets its shared table);

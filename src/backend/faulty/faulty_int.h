@@ -67,4 +67,8 @@ void faulty_hit(struct faulty_rules *rs, enum faulty_op op, const char *path,
 int faulty_error(struct errinfo *ei, int code, enum faulty_op op, const struct be_fs *fs,
                  const char *path);
 
+/* The store fs shows as: the innermost store under any faulty wrappers,
+ * fs itself when it is no faulty store (backend_display/_qualified). */
+const struct be_fs *faulty_shown(const struct be_fs *fs);
+
 #endif
