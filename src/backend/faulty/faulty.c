@@ -456,12 +456,11 @@ static const struct slot slots[] = {
 };
 #define NSLOTS (sizeof slots / sizeof *slots)
 #define SNAP_BIT NSLOTS          /* "snapshots": the whole snapshot table */
-#define ALL_BIT 63               /* "optional": every optional slot */
 
 static int slot_index(const char *name)
 {
     if (!strcmp(name, "optional"))
-        return ALL_BIT;
+        return FAULTY_MISSING_ALL;
     if (!strcmp(name, "snapshots"))
         return (int)SNAP_BIT;
     for (size_t i = 0; i < NSLOTS; i++)

@@ -23,6 +23,7 @@ enum faulty_op {
 };
 
 #define FAULTY_RULES_MAX 32
+#define FAULTY_MISSING_ALL 63   /* slot_index("optional"): every optional slot */
 
 struct faulty_rule {
     uint64_t ops;          /* 1 << enum faulty_op */

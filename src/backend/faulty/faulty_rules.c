@@ -206,7 +206,7 @@ int faulty_rules_parse(struct faulty_rules *rs, const char *text,
                 if (k < 0)
                     rc = err_setx(ei, ERR_INVAL, "faulty: '%s' is not an optional slot", m);
                 else
-                    rs->missing |= k == 63 ? UINT64_MAX : UINT64_C(1) << k;
+                    rs->missing |= k == FAULTY_MISSING_ALL ? UINT64_MAX : UINT64_C(1) << k;
                 m[l] = save;
                 m += l + (save == '|');
             }
