@@ -7,9 +7,16 @@
  * path; "x:y" names scheme "x", as in Hadoop). Percent-decoding applies to
  * file: URIs only; plain paths are taken literally.
  *
+ * The test-only backends (mem://, faulty+<scheme>://) are in the table of
+ * the test build (DISTCP_TESTING); the product knows their names and says
+ * they are not built in.
+ *
  * Threading: the table is constant; every function is reentrant (getcwd is
  * read per call). */
 #include "backend/backend.h"
+#ifdef DISTCP_TESTING
+#include "backend/faulty/faulty_int.h"   /* faulty_shown */
+#endif
 
 #include <ctype.h>
 #include <errno.h>
@@ -26,31 +33,44 @@
 static const struct {
     const char *scheme;
     const struct backend_ops *ops; /* NULL: known, not built in */
+    bool test_only;                /* built into the test build only */
 } schemes[] = {
-    {"file", &backend_local},
-    {"", &backend_local},
-    {"mem", &backend_mem},
-    {"gen", &backend_gen},
-    {"s3", &backend_s3},
-    {"s3a", &backend_s3},
-    {"webhdfs", &backend_webhdfs},
-    {"swebhdfs", &backend_webhdfs},
-    {"hdfs", &backend_webhdfs}, /* via the NameNode HTTP address (webhdfs.c) */
-    {"https", NULL},
-    {"http", NULL},
-    {"abfs", NULL},
-    {"abfss", NULL},
-    {"wasb", NULL},
-    {"wasbs", NULL},
+    {.scheme = "file", .ops = &backend_local},
+    {.scheme = "", .ops = &backend_local},
+#ifdef DISTCP_TESTING
+    {.scheme = "mem", .ops = &backend_mem, .test_only = true},       /* mem/mem.c */
+    {.scheme = "faulty", .ops = &backend_faulty, .test_only = true}, /* "faulty+<scheme>" (faulty/faulty.c) */
+#else
+    {.scheme = "mem", .ops = NULL, .test_only = true},
+    {.scheme = "faulty", .ops = NULL, .test_only = true},
+#endif
+    {.scheme = "gen", .ops = &backend_gen},
+    {.scheme = "s3", .ops = &backend_s3},
+    {.scheme = "s3a", .ops = &backend_s3},
+    {.scheme = "webhdfs", .ops = &backend_webhdfs},
+    {.scheme = "swebhdfs", .ops = &backend_webhdfs},
+    {.scheme = "hdfs", .ops = &backend_webhdfs}, /* via the NameNode HTTP address (webhdfs.c) */
+    {.scheme = "https", .ops = NULL},
+    {.scheme = "http", .ops = NULL},
+    {.scheme = "abfs", .ops = NULL},
+    {.scheme = "abfss", .ops = NULL},
+    {.scheme = "wasb", .ops = NULL},
+    {.scheme = "wasbs", .ops = NULL},
 };
 
-/* ERR_OK with *ops set, ERR_NOT_BUILT or ERR_BAD_URI. */
-static int scheme_lookup(const char *scheme, const struct backend_ops **ops)
+/* ERR_OK with *ops set, ERR_NOT_BUILT or ERR_BAD_URI. "faulty+<inner>"
+ * is the faulty wrapper's entry (it opens <inner> itself). *test_only (may
+ * be NULL): the scheme is one of the test build's. */
+static int scheme_lookup(const char *scheme, const struct backend_ops **ops, bool *test_only)
 {
     *ops = NULL;
+    if (strncasecmp(scheme, "faulty+", 7) == 0 && scheme[7])
+        scheme = "faulty";
     for (size_t i = 0; i < sizeof schemes / sizeof schemes[0]; i++) {
         if (strcasecmp(schemes[i].scheme, scheme) == 0) {
             *ops = schemes[i].ops;
+            if (test_only)
+                *test_only = schemes[i].test_only;
             return *ops ? ERR_OK : ERR_NOT_BUILT;
         }
     }
@@ -61,8 +81,12 @@ const struct backend_ops *backend_for_scheme(const char *scheme,
                                              struct errinfo *ei)
 {
     const struct backend_ops *ops;
-    int rc = scheme_lookup(scheme, &ops);
-    if (rc == ERR_NOT_BUILT)
+    bool test_only = false;
+    int rc = scheme_lookup(scheme, &ops, &test_only);
+    if (rc == ERR_NOT_BUILT && test_only)
+        err_setx(ei, rc, "scheme '%s' is a test backend, not built into this binary "
+                 "(build with -DDISTCP_TESTING=ON)", scheme);
+    else if (rc == ERR_NOT_BUILT)
         err_setx(ei, rc, "scheme '%s' is not built into this distcp (yet)", scheme);
     else if (rc != ERR_OK)
         err_setx(ei, rc, "unknown scheme '%s'", scheme);
@@ -202,7 +226,7 @@ int backend_open_uri(const char *uri, const struct be_config *cfg,
                                                             : backend_for_scheme(scheme, ei);
     if (!ops) {
         const struct backend_ops *unused;
-        rc = scheme_lookup(scheme, &unused);
+        rc = scheme_lookup(scheme, &unused, NULL);
         goto out;
     }
     bool local = ops == &backend_local;
@@ -257,11 +281,22 @@ out:
     return rc;
 }
 
+/* The store users see: a faulty:// wrapper shows as the store it wraps. */
+static const struct be_fs *shown(const struct be_fs *fs)
+{
+#ifdef DISTCP_TESTING
+    return fs ? faulty_shown(fs) : fs;
+#else
+    return fs;
+#endif
+}
+
 void backend_display(const struct be_fs *fs, const char *path, char *buf,
                      size_t n)
 {
     if (!buf || n == 0)
         return;
+    fs = shown(fs);
     if (!fs || fs->ops == &backend_local)
         snprintf(buf, n, "%s", path);
     else
@@ -273,6 +308,7 @@ void backend_qualified(const struct be_fs *fs, const char *path, char *buf,
 {
     if (!buf || n == 0)
         return;
+    fs = shown(fs);
     if (!fs || fs->ops == &backend_local)
         snprintf(buf, n, "file:%s", path);
     else

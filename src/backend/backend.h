@@ -413,7 +413,8 @@ void backend_close(struct be_fs *fs);
 
 /* The backends built in. */
 extern const struct backend_ops backend_local;
-extern const struct backend_ops backend_mem;
+extern const struct backend_ops backend_mem;    /* mem/mem.c: test build only */
+extern const struct backend_ops backend_faulty; /* faulty/faulty.c: "faulty+<scheme>", test build only */
 extern const struct backend_ops backend_gen; /* synthetic read-only store, gen/gen.c */
 extern const struct backend_ops backend_webhdfs; /* webhdfs/webhdfs.c */
 extern const struct backend_ops backend_s3;      /* s3/s3.c: schemes s3, s3a */

@@ -32,8 +32,8 @@ static inline int finish_size(const struct backend_ops *ops, struct be_file *w,
 }
 
 struct conf {
-    const char *backend;           /* "local", "mem" */
-    const char *scheme;            /* "file", "mem" */
+    const char *backend;           /* "local", "mem", "faulty", "webhdfs", "s3" */
+    const char *scheme;            /* "file", "mem", "faulty+file", ... */
     char authority[128];
     const struct backend_ops *ops;
     struct be_fs *fs;
@@ -142,6 +142,11 @@ void t_xattr(void **state);
 void t_symlink(void **state);
 void t_append(void **state);
 void t_copy_range(void **state);
+void t_required_slots(void **state);
+void t_checksum(void **state);
+void t_wchecksum(void **state);
+void t_abort_pending(void **state);
+void t_copy_whole(void **state);
 
 /* mem-only extras (mem_extras.c): mem's own promises beyond the contract. */
 extern const struct CMUnitTest mem_extra_tests[];

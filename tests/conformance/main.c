@@ -2,6 +2,9 @@
  * against one store.
  *   local: a fresh mkdtemp directory under /tmp is the root (removed at the end)
  *   mem:   store "conformance-<pid>", root "/"; then mem's own extras.
+ *   faulty: faulty+file:// over a fresh mkdtemp directory, no rules: the
+ *          wrapper must pass the whole suite unchanged (its ops table is
+ *          the one the store hands out, not the scheme table's entry).
  *   s3:    bucket $DISTCP_TEST_S3_BUCKET (endpoint, credentials: AWS_* env),
  *          root "/distcp-conf-<pid>" (made here, removed at the end).
  *   webhdfs: the NameNode at $DISTCP_TEST_WEBHDFS ("host:port"), root
@@ -94,6 +97,11 @@ static const struct CMUnitTest tests[] = {
     T(t_symlink),
     T(t_append),
     T(t_copy_range),
+    T(t_required_slots),
+    T(t_checksum),
+    T(t_wchecksum),
+    T(t_abort_pending),
+    T(t_copy_whole),
     T(t_snapshot),
     T(t_root_clean),
 };
@@ -108,13 +116,19 @@ int main(int argc, char **argv)
     bool made_root = false;
 
     if (argc != 2 || (strcmp(argv[1], "local") && strcmp(argv[1], "mem") &&
-                      strcmp(argv[1], "webhdfs") && strcmp(argv[1], "s3"))) {
-        fprintf(stderr, "usage: conformance local|mem|webhdfs|s3\n");
+                      strcmp(argv[1], "faulty") && strcmp(argv[1], "webhdfs") &&
+                      strcmp(argv[1], "s3"))) {
+        fprintf(stderr, "usage: conformance local|mem|faulty|webhdfs|s3\n");
         return 2;
     }
     c->backend = argv[1];
-    if (!strcmp(argv[1], "local")) {
-        c->scheme = "file";
+    /* faulty: a directory like local's; rules from the environment are not
+     * wanted here (the suite checks the wrapper changes nothing) */
+    bool tmp_root = !strcmp(argv[1], "local") || !strcmp(argv[1], "faulty");
+    if (!strcmp(argv[1], "faulty"))
+        unsetenv("DISTCP_FAULTY_RULES");
+    if (tmp_root) {
+        c->scheme = strcmp(argv[1], "faulty") ? "file" : "faulty+file";
         c->authority[0] = 0;
         snprintf(c->root, sizeof c->root, "/tmp/distcp-conf-XXXXXX");
         if (!mkdtemp(c->root)) {
@@ -179,11 +193,13 @@ int main(int argc, char **argv)
                 ei.msg);
         goto out;
     }
+    if (!strcmp(c->backend, "faulty"))
+        c->ops = c->fs->ops;       /* the store's table: the inner backend's slots */
     if (c->fs->ops != c->ops) {
         fprintf(stderr, "conformance: open() did not set be_fs.ops\n");
         goto out;
     }
-    if (made_root && strcmp(c->backend, "local") &&
+    if (made_root && !tmp_root &&
         c->ops->mkdirs(c->fs, c->root, 0755, &ei)) {
         fprintf(stderr, "conformance: cannot make %s: %s\n", c->root, ei.msg);
         goto out;
@@ -198,7 +214,7 @@ int main(int argc, char **argv)
 out:
     if (made_root) {
         int rc = c->fs ? c->ops->remove(c->fs, c->root, true, &ei) : ERR_IO;
-        if (rc != ERR_OK && rc != ERR_NOT_FOUND && strcmp(c->backend, "local")) {
+        if (rc != ERR_OK && rc != ERR_NOT_FOUND && !tmp_root) {
             fprintf(stderr, "conformance: cannot remove %s: %s\n", c->root, ei.msg);
         } else if (rc != ERR_OK && rc != ERR_NOT_FOUND) {
             /* the backend could not: make sure nothing stays in /tmp */

@@ -9,6 +9,10 @@ Helpers:
        "d": {...} (a directory), "e": {} (empty directory)}
   tree(root) -> dict  the same shape back (files as bytes), for comparisons.
   listing(root) -> sorted list of relative paths ("d/", "d/f") under root.
+  faulty(path) -> "faulty+file://<abs path>": the local path through the test
+      build's fault-injecting wrapper (docs/testing.md §3); it shows as the path.
+  fault_rules(*rules) -> ["-D", "distcp.faulty.rules=<rules joined by ;>"]
+      e.g. fault_rules("open_read:*bad*:err=ACCESS").
 """
 import atexit
 import os
@@ -102,6 +106,20 @@ def listing(root):
         for f in fns:
             res.append(os.path.normpath(os.path.join(rel, f)))
     return sorted(res)
+
+
+def faulty(path):
+    return "faulty+file://" + os.path.abspath(str(path))
+
+
+def fault_rules(*rules):
+    return ["-D", "distcp.faulty.rules=" + ";".join(rules)]
+
+
+def read_fault(text):
+    """What DISTCP_TEST_FAIL_READ=<text> did: opening a source whose path holds text
+    fails with "Permission denied"."""
+    return fault_rules("open_read:*%s*:err=ACCESS" % text)
 
 
 def counters(p):

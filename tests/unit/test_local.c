@@ -1092,8 +1092,16 @@ static void t_uri(void **state)
     expect_uri("FILE:///x", "/x", "/x", "file:/x");
     expect_uri("file://localhost/x/./y", "/x/y", "/x/y", "file:/x/y");
     expect_uri("file:///a%20b/%41", "/a b/A", "/a b/A", "file:/a b/A");
+#ifdef DISTCP_TESTING
     expect_uri("mem://store/p/q/", "/p/q", "mem://store/p/q", "mem://store/p/q");
     expect_uri("mem://store", "/", "mem://store/", "mem://store/");
+    expect_uri("faulty+mem://store/p/", "/p", "mem://store/p", "mem://store/p"); /* shown as inner */
+    expect_uri_err("faulty+nope://x/p", ERR_BAD_URI, "unknown scheme 'nope'");
+#else
+    /* the product knows the test build's schemes and says so */
+    expect_uri_err("mem://store/p", ERR_NOT_BUILT, "test backend");
+    expect_uri_err("faulty+mem://store/p", ERR_NOT_BUILT, "test backend");
+#endif
 
     char saved[1024], cwd[1024], want[1100], qual[1200];
     assert_non_null(getcwd(saved, sizeof saved));
@@ -1125,7 +1133,13 @@ static void t_uri(void **state)
     struct errinfo ei;
     assert_ptr_equal(backend_for_scheme("file", &ei), &backend_local);
     assert_ptr_equal(backend_for_scheme("", &ei), &backend_local);
+#ifdef DISTCP_TESTING
     assert_ptr_equal(backend_for_scheme("mem", &ei), &backend_mem);
+    assert_ptr_equal(backend_for_scheme("faulty+file", &ei), &backend_faulty);
+#else
+    assert_null(backend_for_scheme("mem", &ei));
+    assert_int_equal(ei.code, ERR_NOT_BUILT);
+#endif
     assert_null(backend_for_scheme("abfss", &ei));
     assert_int_equal(ei.code, ERR_NOT_BUILT);
     assert_null(backend_for_scheme("gopher", NULL));

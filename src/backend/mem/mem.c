@@ -1,6 +1,7 @@
 /* mem.c - the in-memory store "mem://<name>/<path>". A TEST backend: it
  * exists so the engine and the conformance suite can run without disks or
- * servers; nothing survives the process.
+ * servers; nothing survives the process. Compiled and registered in the
+ * test build only (DISTCP_TESTING; docs/testing.md §1).
  *
  * Stores: open("mem", name) returns a handle on the store called `name`; all
  * handles on one name in one process share one tree (a registry, reference

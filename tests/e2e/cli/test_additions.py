@@ -16,7 +16,7 @@ import stat
 
 import pytest
 
-from conftest import counters, listing, make_tree, run, tree
+from conftest import counters, faulty, listing, make_tree, read_fault, run, tree
 
 COUNTER_NAMES = ["Files Copied", "Files Skipped", "Directories Copied",
                  "Files Deleted", "Bytes Copied", "Bytes Expected",
@@ -234,12 +234,11 @@ def test_json_update_delete_counts(tmp):
 
 
 def test_json_copy_failure(tmp):
-    """--json on a copy failure (test hook DISTCP_TEST_FAIL_READ): FAILED,
+    """--json on a copy failure (a read fault through faulty+file://): FAILED,
     exit_code 25, the error names the file; still exactly one object."""
     src = make_tree(tmp / "src", {"good": 10, "bad.bin": 20})
     dst = tmp / "dst"
-    p = run("--json", src, dst, check=25,
-            env={"DISTCP_TEST_FAIL_READ": "bad.bin"})
+    p = run("--json", *read_fault("bad.bin"), faulty(src), dst, check=25)
     doc = _check_json_shape(p)
     assert doc["status"] == "FAILED" and doc["exit_code"] == 25
     assert doc["errors"], doc
@@ -251,8 +250,7 @@ def test_json_ignored_failure(tmp):
     and the run succeeds."""
     src = make_tree(tmp / "src", {"good": 10, "bad.bin": 20})
     dst = tmp / "dst"
-    p = run("--json", "-i", src, dst, check=0,
-            env={"DISTCP_TEST_FAIL_READ": "bad.bin"})
+    p = run("--json", "-i", *read_fault("bad.bin"), faulty(src), dst, check=0)
     doc = _check_json_shape(p)
     assert doc["status"] == "SUCCEEDED"
     c = doc["counters"]

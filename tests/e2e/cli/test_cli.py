@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from conftest import run, make_tree, tree, listing, counters
+from conftest import run, make_tree, tree, listing, counters, faulty, read_fault
 
 USAGE = "usage: distcp OPTIONS [source_path...] <target_path>"
 
@@ -377,7 +377,7 @@ def test_exit_0_success_counters(tmp):
 def test_exit_0_with_ignored_failure(tmp):
     """spec B §12 / §6.6: with -i an ignored read failure still exits 0."""
     make_tree(tmp / "src", {"good": "g", "badfile": "b"})
-    p = run("-i", tmp / "src", tmp / "out", env={"DISTCP_TEST_FAIL_READ": "badfile"}, check=0)
+    p = run("-i", *read_fault("badfile"), faulty(tmp / "src"), tmp / "out", check=0)
     assert listing(tmp / "out") == ["good"]
     assert counters(p)["Files Failed"] == 1
 
@@ -385,7 +385,7 @@ def test_exit_0_with_ignored_failure(tmp):
 def test_exit_25_copy_failure(tmp):
     """spec B §12: a non-ignored copy failure -> 25; the error line names the path."""
     make_tree(tmp / "src", {"good": "g", "badfile": "b"})
-    p = run(tmp / "src", tmp / "out", env={"DISTCP_TEST_FAIL_READ": "badfile"}, check=25)
+    p = run(*read_fault("badfile"), faulty(tmp / "src"), tmp / "out", check=25)
     assert any(line.startswith("distcp: ") and "badfile" in line
                for line in p.err.splitlines()), p.err
 

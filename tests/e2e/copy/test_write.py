@@ -19,10 +19,13 @@ import time
 
 import pytest
 
-from conftest import counters, distcp_bin, make_tree, run, tree
+from conftest import counters, distcp_bin, fault_rules, faulty, make_tree, read_fault, run, tree
 
-FAIL_READ = "DISTCP_TEST_FAIL_READ"
-FAIL_WRITE = "DISTCP_TEST_FAIL_WRITE"
+# Faults go through the test build's faulty+file:// wrapper (docs/testing.md §3):
+# READ_FAULT fails opening any source whose path holds "zqrfailzq", WRITE_FAULT
+# creating any target file whose path holds "zqwfailzq" (both "Permission denied").
+READ_FAULT = read_fault("zqrfailzq")
+WRITE_FAULT = fault_rules("create:*zqwfailzq*:err=ACCESS")
 MiB = 1 << 20
 
 
@@ -215,8 +218,7 @@ def test_no_temp_file_after_failure(tmp):
     copy was in flight when another file failed."""
     src = make_tree(tmp / "src", {"big": rnd(6 * MiB, 3), "zqrfailzq.txt": 100})
     dst = tmp / "dst"
-    p = run("-m", "2", "-bandwidth", "3", src, dst, check=25,
-            env={FAIL_READ: "zqrfailzq"})
+    p = run("-m", "2", "-bandwidth", "3", *READ_FAULT, faulty(src), dst, check=25)
     assert "zqrfailzq.txt" in p.err
     assert not os.path.exists(dst / "zqrfailzq.txt")
     if os.path.exists(dst / "big"):
@@ -297,7 +299,7 @@ def test_permanent_read_failure_fails_the_job(tmp):
     no target file, no temp file."""
     src = make_tree(tmp / "src", {"ok.txt": 100, "zqrfailzq.txt": 200})
     dst = tmp / "dst"
-    p = run(src, dst, check=25, env={FAIL_READ: "zqrfailzq"})
+    p = run(*READ_FAULT, faulty(src), dst, check=25)
     lines = [ln for ln in p.err.splitlines() if ln.startswith("distcp: ")]
     hit = [ln for ln in lines if "zqrfailzq.txt" in ln]
     assert hit, p.err
@@ -313,7 +315,7 @@ def test_ignore_failures_counts_read_failures(tmp):
     src = make_tree(tmp / "src", {"ok.txt": 100, "d": {"zqrfailzq.bin": 300, "ok2": 7}})
     dst = tmp / "dst"
     logd = tmp / "logs"
-    p = run("-i", "-log", logd, src, dst, check=0, env={FAIL_READ: "zqrfailzq"})
+    p = run("-i", "-log", logd, *READ_FAULT, faulty(src), dst, check=0)
     c = counters(p)
     assert c["Files Failed"] == 1
     assert c["Bytes Failed"] == 300
@@ -333,7 +335,7 @@ def test_read_failure_without_i_exits_25(tmp):
     """spec B §6.6: without -i the same read failure fails the job (exit 25)."""
     src = make_tree(tmp / "src", {"ok.txt": 100, "d": {"zqrfailzq.bin": 300}})
     dst = tmp / "dst"
-    run(src, dst, check=25, env={FAIL_READ: "zqrfailzq"})
+    run(*READ_FAULT, faulty(src), dst, check=25)
     assert not os.path.exists(dst / "d" / "zqrfailzq.bin")
 
 
@@ -345,7 +347,7 @@ def test_write_failure_is_never_ignored(tmp, ignore):
     src = make_tree(tmp / "src", {"a.txt": 100, "b.txt": 50})
     dst = tmp / "zqwfailzq"
     args = (["-i"] if ignore else []) + [src, dst]
-    p = run(*args, check=25, env={FAIL_WRITE: "zqwfailzq"})
+    p = run(*WRITE_FAULT, *args[:-1], faulty(dst), check=25)
     assert any(ln.startswith("distcp: ") for ln in p.err.splitlines()), p.err
     assert not os.path.exists(dst / "a.txt")
     assert temps_under(tmp) == []
@@ -357,7 +359,7 @@ def test_write_failure_direct_is_never_ignored(tmp, ignore):
     src = make_tree(tmp / "src", {"zqwfailzq.txt": 100, "b.txt": 50})
     dst = tmp / "dst"
     args = (["-i"] if ignore else []) + ["-direct", src, dst]
-    run(*args, check=25, env={FAIL_WRITE: "zqwfailzq"})
+    run(*WRITE_FAULT, *args[:-1], faulty(dst), check=25)
     assert not os.path.exists(dst / "zqwfailzq.txt") or \
         os.path.getsize(dst / "zqwfailzq.txt") < 100
 
@@ -382,7 +384,7 @@ def test_log_without_v_has_only_skip_and_fail_lines(tmp):
     copied files or directories."""
     src, dst = _log_fixture(tmp)
     logd = tmp / "logs"
-    p = run("-update", "-i", "-log", logd, src, dst, check=0, env={FAIL_READ: "zqrfailzq"})
+    p = run("-update", "-i", "-log", logd, *READ_FAULT, faulty(src), dst, check=0)
     c = counters(p)
     assert (c["Files Copied"], c["Files Skipped"], c["Files Failed"]) == (2, 1, 1)
     lines = read_log(logd)
@@ -399,7 +401,7 @@ def test_log_verbose_lines_exact_format(tmp):
     and 'FILE_SKIPPED: source=<src>, size=<len> --> target=<tgt>, size=<target len>'."""
     src, dst = _log_fixture(tmp)
     logd = tmp / "logs"
-    run("-update", "-i", "-log", logd, "-v", src, dst, check=0, env={FAIL_READ: "zqrfailzq"})
+    run("-update", "-i", "-log", logd, "-v", *READ_FAULT, faulty(src), dst, check=0)
     lines = read_log(logd)
 
     def one(regex):
@@ -523,7 +525,7 @@ def test_atomic_failure_leaves_no_target(tmp):
     src = make_tree(tmp / "src", {"a": 1000, "zqrfailzq": 10})
     out = tmp / "out"
     os.makedirs(out)
-    run("-atomic", src, out / "dst", check=25, env={FAIL_READ: "zqrfailzq"})
+    run("-atomic", *READ_FAULT, faulty(src), out / "dst", check=25)
     assert not os.path.exists(out / "dst")
     assert temps_under(tmp) == []
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import distcp_bin, make_tree, run, tree
+from conftest import distcp_bin, faulty, make_tree, read_fault, run, tree
 
 
 def store_dir():
@@ -169,9 +169,9 @@ def test_reports_csv_json_and_dry_run(tmp_path):
     src = make_tree(tmp_path / "src", {"new": 10, "same": 20, "bad": 30, "d": {"x": 5}})
     dst = make_tree(tmp_path / "dst", {"same": 20, "gone": 1})
     os.utime(dst / "same", (2e9, 2e9))          # target newer: -update skips it
-    env = {"DISTCP_TEST_FAIL_READ": str(src / "bad")}
-    dry = run("-update", "-delete", "-i", "--dry-run", src, dst, env=env, check=0)
-    p = run("-update", "-delete", "-i", src, dst, env=env, check=0)
+    fault = read_fault(str(src / "bad"))
+    dry = run("-update", "-delete", "-i", "--dry-run", *fault, faulty(src), dst, check=0)
+    p = run("-update", "-delete", "-i", *fault, faulty(src), dst, check=0)
     jobs = json.loads(run("job", "list", "--json", check=0).out)
     real, dr = str(jobs[0]["id"]), str(jobs[1]["id"])
     assert jobs[1]["dry_run"] is True

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, distcp_bin, make_tree, run, tree
+from conftest import ROOT, distcp_bin, faulty, make_tree, read_fault, run, tree
 
 MPIRUN = shutil.which("mpirun")
 MPI_ENV = {
@@ -170,8 +170,9 @@ def test_update_and_delete_same_as_threaded(tmp_path, np):
 @pytest.mark.parametrize("np", [1, 2, 4])
 def test_ignored_failures_same_as_threaded(tmp_path, np):
     src = build(tmp_path)
-    env = {"DISTCP_TEST_FAIL_READ": "/f00"}    # f000..f009 of every many/dNN
-    (t, td), (m, md) = both(tmp_path, "ign", np, lambda d: ["-i", "-m", "8", src, d], env=env,
+    fault = read_fault("/f00")    # f000..f009 of every many/dNN
+    (t, td), (m, md) = both(tmp_path, "ign", np,
+                            lambda d: ["-i", "-m", "8", *fault, faulty(src), d],
                             strategy="dynamic")
     assert t.returncode == m.returncode == 0, m.err
     assert comparable(js(m)) == comparable(js(t))
@@ -186,8 +187,8 @@ def test_ignored_failures_same_as_threaded(tmp_path, np):
 @pytest.mark.parametrize("np", [2, 4])
 def test_fatal_failure_same_exit(tmp_path, np):
     src = build(tmp_path)
-    env = {"DISTCP_TEST_FAIL_READ": "deep/z/w"}
-    (t, td), (m, md) = both(tmp_path, "fatal", np, lambda d: ["-m", "8", src, d], env=env)
+    fault = read_fault("deep/z/w")
+    (t, td), (m, md) = both(tmp_path, "fatal", np, lambda d: ["-m", "8", *fault, faulty(src), d])
     assert t.returncode == m.returncode == 25, m.err
     assert js(m)["status"] == "FAILED"
     assert "File copy failed: " + os.path.join(src, "a/deep/z/w") in m.err
@@ -254,8 +255,8 @@ def test_failing_rank_work_reported(tmp_path):
     failed (and named by rank 0), the others' are copied."""
     src = build(tmp_path)
     dst = str(tmp_path / "d")
-    m = mpirun(0, "-i", "-m", "4", "--json", src, dst, check=0,
-               apps=[[], ["env", "DISTCP_TEST_FAIL_READ=/"]])
+    m = mpirun(0, "-i", "-m", "4", "--json", faulty(src), dst, check=0,
+               apps=[[], ["env", "DISTCP_FAULTY_RULES=open_read:*:err=ACCESS"]])
     c = js(m)["counters"]
     assert c["FAIL"] > 0 and c["COPY"] > 0 and c["COPY"] + c["FAIL"] == 606
     assert m.err.count("ignoring failure (-i)") == c["FAIL"]

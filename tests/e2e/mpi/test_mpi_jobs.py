@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from conftest import distcp_bin, make_tree, run, tree
+from conftest import distcp_bin, faulty, make_tree, run, tree
 from test_mpi import MPI_ENV, MPIRUN, asan_full_stacks, js, mpi_build, mpirun, rank_pid  # noqa: F401
 
 
@@ -217,8 +217,8 @@ def test_failed_rank_reported_then_resume_finishes(tmp_path):
     src = make_tree(str(tmp_path / "src"), SPEC)
     dst = str(tmp_path / "dst")
     env = store_env(tmp_path, "store")
-    m = mpirun(0, "-m", "4", "--json", src, dst, env=env,
-               apps=[[], ["env", "DISTCP_TEST_FAIL_READ=/"]])
+    m = mpirun(0, "-m", "4", "--json", faulty(src), dst, env=env,
+               apps=[[], ["env", "DISTCP_FAULTY_RULES=open_read:*:err=ACCESS"]])
     assert m.returncode == 25, m.err
     jid = only_job(env)
     assert run("job", "state", jid, env=env, check=0).out.strip() == "FAILED"

@@ -2,19 +2,19 @@
 127.0.0.1 started by tests/s3/s3server.py: s3rver (npm, installed by scripts/setup.sh into
 tests/s3/node_modules) and moto_server where it is on PATH. Each test runs once per server
 found; with neither, the module skips.
-  - the backend conformance suite (`conformance s3`, env DISTCP_TEST_S3_BUCKET + AWS_*);
+  (the backend conformance suite against these servers is ctest's conformance.s3,
+  tests/conformance/run_with_server.py)
   - local tree -> s3a://bucket/dst -> local, byte-identical (multipart-sized file included,
     empty directory kept as a marker), endpoint given with -D fs.s3a.endpoint;
   - -update: a second run copies nothing; -update -delete removes extra objects on S3;
   - a missing bucket and wrong credentials fail clearly, with nothing written;
   - keys that cannot be files ("..", "//") are refused per file, nothing escapes the target."""
 import os
-import subprocess
 import sys
 
 import pytest
 
-from conftest import counters, ROOT, distcp_bin, make_tree, run, tree
+from conftest import counters, ROOT, make_tree, run, tree
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "s3"))
 import s3server as S  # noqa: E402
@@ -24,11 +24,6 @@ from s3fix import s3  # noqa: E402
 KINDS = S.kinds()
 pytestmark = pytest.mark.skipif(not KINDS, reason="no S3 test server (run scripts/setup.sh "
                                 "for s3rver; moto_server not on PATH)")
-
-
-def conformance_bin():
-    return os.environ.get("CONFORMANCE_BIN") or os.path.join(
-        os.path.dirname(os.path.abspath(distcp_bin())), "tests", "conformance")
 
 
 server = s3fix.server_fixture("s3-")
@@ -42,16 +37,6 @@ def env_of(info, **extra):
 
 def d_endpoint(info):
     return ["-D", "fs.s3a.endpoint=" + info["endpoint"]]
-
-
-def test_conformance_s3(server):
-    b = conformance_bin()
-    assert os.path.exists(b), "no conformance binary at %s (set CONFORMANCE_BIN)" % b
-    env = dict(os.environ, DISTCP_TEST_S3_BUCKET=server["bucket"], **server["env"])
-    p = subprocess.run([b, "s3"], capture_output=True, env=env, timeout=600)
-    out = p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
-    assert p.returncode == 0, out
-    assert "[  PASSED  ]" in out, out
 
 
 SPEC = {

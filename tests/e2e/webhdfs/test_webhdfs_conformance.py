@@ -1,27 +1,21 @@
 """End-to-end tests of the WebHDFS backend (src/backend/webhdfs/webhdfs.c) against the
 WebHDFS TEST SERVER (tests/webhdfs/webhdfs_server.py, NameNode + DataNode on loopback):
-  - the backend conformance suite (`conformance webhdfs`, binary from CONFORMANCE_BIN, default
-    tests/conformance next to the distcp binary, i.e. build/tests/conformance) with
-    DISTCP_TEST_WEBHDFS=127.0.0.1:<nn_port>;
+  (the backend conformance suite against this server is ctest's conformance.webhdfs,
+  tests/conformance/run_with_server.py; its HA, HttpFS, Knox and TLS runs stay in
+  test_webhdfs_modes.py)
   - distcp copies a small local tree to webhdfs://127.0.0.1:<port>/dst and back, bytes compared
     (on the server's disk and after the round trip), empty directories included;
   - -pt / -pp keep mtime and permission on the way in.
 One server per module (its namespace lives under a pytest tmp dir)."""
 import os
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT, counters, distcp_bin, make_tree, run, tree
+from conftest import ROOT, counters, make_tree, run, tree
 
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 from webhdfs import webhdfs_server as W  # noqa: E402
-
-
-def conformance_bin():
-    return os.environ.get("CONFORMANCE_BIN") or os.path.join(
-        os.path.dirname(os.path.abspath(distcp_bin())), "tests", "conformance")
 
 
 @pytest.fixture(scope="module")
@@ -36,19 +30,6 @@ def server(tmp_path_factory):
 
 def uri(info, path):
     return "webhdfs://127.0.0.1:%d%s" % (info["nn_port"], path)
-
-
-def test_conformance_webhdfs(server):
-    root, info = server
-    b = conformance_bin()
-    assert os.path.exists(b), "no conformance binary at %s (set CONFORMANCE_BIN)" % b
-    env = dict(os.environ, DISTCP_TEST_WEBHDFS="127.0.0.1:%d" % info["nn_port"])
-    p = subprocess.run([b, "webhdfs"], capture_output=True, env=env, timeout=600)
-    out = p.stdout.decode("utf-8", "replace") + p.stderr.decode("utf-8", "replace")
-    assert p.returncode == 0, out
-    assert "[  PASSED  ]" in out, out
-    # the suite removes its root directory at the end
-    assert [n for n in os.listdir(root) if n.startswith("distcp-conf-")] == []
 
 
 SPEC = {
