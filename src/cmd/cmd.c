@@ -5,10 +5,12 @@
 
 #include <stdio.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/cli.h"
 #include "engine/job.h"
+#include "util/settings.h"
 
 /* azdata's `submit --from-path SRC --to-path DST`: rewritten to the
  * positional form (sources, then the target last). argv[0] is kept. */
@@ -45,12 +47,58 @@ static int azdata_paths(int *argc, char ***argv)
     return 0;
 }
 
+static const char *setting_value(void *ctx, enum setting_id id, char *buf, size_t len)
+{
+    return options_setting_text(ctx, id, buf, len);
+}
+
+/* `distcp --help-config [copy options]`: the settings table (util/settings.h);
+ * when the other arguments make a valid copy command line, each engine row
+ * also shows the value that command would run with. */
+static int help_config(int argc, char **argv)
+{
+    struct options o;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    int n = 0;
+    bool values = false, markdown = false;
+    options_init(&o);
+    if (!rest) {
+        fprintf(stderr, "distcp: out of memory\n");
+        return EXIT_FAIL;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help-config=markdown"))
+            markdown = true;   /* docs/settings.md's table */
+        else if (strcmp(argv[i], "--help-config") && strcmp(argv[i], "-help-config"))
+            rest[n++] = argv[i];
+    }
+    if (n > 0 && cli_parse(n, rest, &o, NULL, 0, NULL) == CLI_OK && options_resolve(&o) == 0)
+        values = true;
+    settings_print(stdout, markdown, values ? setting_value : NULL, &o);
+    options_release(&o);
+    free(rest);
+    return EXIT_OK;
+}
+
+static bool wants_help_config(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "job") || !strcmp(argv[1], "checksum")))
+        return false;
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help-config") || !strcmp(argv[i], "-help-config") ||
+            !strcmp(argv[i], "--help-config=markdown"))
+            return true;
+    return false;
+}
+
 int cmd_main(int argc, char **argv)
 {
     struct options o;
     char err[2048] = "";
     int status;
     bool submit = false;
+    if (wants_help_config(argc, argv))
+        return help_config(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "job"))
         return cmd_job(argc - 2, argv + 2);
     if (argc > 1 && !strcmp(argv[1], "submit")) {

@@ -1018,7 +1018,6 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
     struct job *j = w->j;
     const struct options *o = j->o;
     struct be_fs *sfs = j->roots[e->root].fs;
-    const char *mt = options_def(o, "distcp.update.modification.time");
     bool by_tag = false;
     struct decide_in in = {
         .overwrite_mode = o->overwrite || j->target_root_is_file,
@@ -1026,7 +1025,7 @@ static int decide(struct wctx *w, const struct entry *e, const char *src, const 
         .append = o->append,
         .skip_crc = o->skip_crc,
         .preserve_b = (o->preserve & PRESERVE_B) != 0,
-        .mtime_rule = !mt || strcmp(mt, "false") != 0,
+        .mtime_rule = o->settings.update_mtime,
         .src_size = e->size, .tgt_size = ts->size,
         .src_block = e->blocksize, .tgt_block = ts->blocksize,
         .src_mtime = mtime_at(e->mtime_ns, mtime_gran(j, e)),
@@ -1347,12 +1346,6 @@ static void exec_batch(void *ctx, int worker, struct wbatch *b)
 
 /* ------------------------------------------------------------ the phase */
 
-static int env_int(const char *name, int def)
-{
-    const char *v = getenv(name);
-    return v && *v ? atoi(v) : def;
-}
-
 /* Workers of this process; under MPI, -m is split over the ranks (dist.h),
  * *base is the job-wide index of the first one, *bw_share this process's
  * part of --global-bandwidth. */
@@ -1361,19 +1354,13 @@ static int workers_for(const struct job *j, int *base, double *bw_share)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;
-    int autow = env_int("DISTCP_WORKERS", (int)(ncpu * 4 < 8 ? 8 : ncpu * 4));
+    int autow = j->o->settings.workers_set ? j->o->settings.workers : (int)(ncpu * 4 < 8 ? 8 : ncpu * 4);
     int m = j->o->max_maps < 1 ? 1 : j->o->max_maps;
     *base = 0;
     *bw_share = 1.0;
     if (job_dist)
         return job_dist->workers(job_dist, j, m, autow, base, bw_share);
     return m < autow ? m : autow;
-}
-
-static long def_long(const struct options *o, const char *key, long dflt)
-{
-    const char *v = options_def(o, key);
-    return v && *v ? atol(v) : dflt;
 }
 
 /* B §10: the dynamic strategy's chunk arithmetic, and its one observable
@@ -1385,10 +1372,10 @@ static int dynamic_check(struct job *j)
         return EXIT_OK;
     long m = o->max_maps < 1 ? 1 : o->max_maps;
     long records = (long)(j->plan_files + j->plan_dirs);
-    long ratio_dflt = def_long(o, "distcp.dynamic.split.ratio", 2);
-    long ideal = def_long(o, "distcp.dynamic.max.chunks.ideal", 100);
-    long min_rec = def_long(o, "distcp.dynamic.min.records_per_chunk", 5);
-    long tolerable = def_long(o, "distcp.dynamic.max.chunks.tolerable", 400);
+    long ratio_dflt = o->settings.dyn_split_ratio;
+    long ideal = o->settings.dyn_chunks_ideal;
+    long min_rec = o->settings.dyn_min_records;
+    long tolerable = o->settings.dyn_chunks_tolerable;
     long ratio;
     if (m == 1)
         ratio = 1;
@@ -1421,13 +1408,10 @@ int copy_run(struct job *j)
     r.n = workers_for(j, &wbase, &bw_share);
     r.fail_read = getenv("DISTCP_TEST_FAIL_READ");
     r.fail_write = getenv("DISTCP_TEST_FAIL_WRITE");
-    const char *rd = options_def(j->o, "distcp.copy.retry.delay.ms");
-    r.retry_delay_ms = rd ? (unsigned)atoi(rd) : 500;
-    long cbs = j->o->copy_buffer_size;
-    bool cbs_given = cbs != 8192 || options_def(j->o, "distcp.copy.buffer.size");
-    r.bufsize = cbs_given ? (size_t)cbs : SMALL_BUF;
-    r.chunk_min = (uint64_t)env_int("DISTCP_CHUNK_MIN_MB", 256) << 20;
-    r.chunk_size = (uint64_t)env_int("DISTCP_CHUNK_MB", 64) << 20;
+    r.retry_delay_ms = j->o->settings.retry_delay_ms;
+    r.bufsize = j->o->settings.copy_buffer;
+    r.chunk_min = j->o->settings.chunk_min;
+    r.chunk_size = j->o->settings.chunk_size;
     r.n_job = r.n;
     r.fail_chunk_rank = -1;
     if (job_dist && job_dist->chunk_offer && j->tfs->ops->wshare && r.n > 0) {
