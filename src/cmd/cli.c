@@ -12,6 +12,7 @@
  * is a heap copy trimmed like Java's String.trim(). Every array is bounded by
  * argc. Threading: no global mutable state; reentrant. */
 #include "cmd/cli.h"
+#include "cmd/cmd.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -863,12 +864,10 @@ void cli_usage(FILE *out)
                  "Options may stand anywhere among the paths and take one or two leading dashes;\n"
                  "\"--\" ends the options (later arguments are paths even if they begin with '-').\n"
                  "The last path is the target, the others are sources.\n"
-                 "Jobs: distcp submit [OPTIONS] SOURCE... TARGET runs the copy detached;\n"
-                 "distcp job list|state|status|log|cancel|resume|report|clean (distcp job --help).\n"
-                 "Other commands: distcp checksum [OPTIONS] <path>... (HDFS-style file\n"
-                 "checksums as `hadoop fs -checksum` prints them; distcp checksum --help).\n"
                  "Settings: distcp --help-config [OPTIONS] lists every -D key and environment\n"
-                 "variable distcp reads, with its default (and the value OPTIONS give).\n\n");
+                 "variable distcp reads, with its default (and the value OPTIONS give).\n");
+    cmd_commands_usage(out);
+    fputc('\n', out);
     for (size_t i = 0; i < NOPTDEFS; i++) {
         if (optdefs[i].disp)
             fprintf(out, " %-28s %s\n", optdefs[i].disp, optdefs[i].help);
