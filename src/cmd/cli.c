@@ -12,6 +12,7 @@
  * is a heap copy trimmed like Java's String.trim(). Every array is bounded by
  * argc. Threading: no global mutable state; reentrant. */
 #include "cmd/cli.h"
+#include "cmd/cmd.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -581,6 +582,7 @@ static int check_numbers(struct pstate *st, struct options *o, char *err, size_t
         }
         o->bandwidth_mb = f;
         o->bandwidth_set = true;
+        o->given |= OPT_GIVEN(SET_BANDWIDTH);
     }
     if ((v = opt_or_def(st, o, OPT_LIST_THREADS, "distcp.liststatus.threads"))) {
         if (!java_int(v, &n)) {
@@ -588,6 +590,8 @@ static int check_numbers(struct pstate *st, struct options *o, char *err, size_t
             return CLI_ERROR;
         }
         o->list_threads = n > MAX_LIST_THREADS ? MAX_LIST_THREADS : n > 0 ? n : DEF_LIST_THREADS;
+        if (n > 0)   /* <= 0: Hadoop's "use the default", so ours */
+            o->given |= OPT_GIVEN(SET_LIST_THREADS);
     }
     if ((v = st->val[OPT_M])) {
         if (!java_int(v, &n)) {
@@ -595,6 +599,7 @@ static int check_numbers(struct pstate *st, struct options *o, char *err, size_t
             return CLI_ERROR;
         }
         o->max_maps = n < 1 ? 1 : n;
+        o->given |= OPT_GIVEN(SET_MAPS);
     }
     if ((v = st->val[OPT_BLOCKS_PER_CHUNK])) {
         if (!java_int(v, &n)) {
@@ -609,6 +614,8 @@ static int check_numbers(struct pstate *st, struct options *o, char *err, size_t
             return CLI_ERROR;
         }
         o->copy_buffer_size = n > 0 ? n : DEF_COPY_BUFFER;
+        if (n > 0)   /* <= 0: Hadoop's "use the default", so ours */
+            o->given |= OPT_GIVEN(SET_COPY_BUFFER);
     }
     if ((v = st->val[OPT_MAX_DELETE])) {
         const char *d = v + (*v == '+');
@@ -857,10 +864,10 @@ void cli_usage(FILE *out)
                  "Options may stand anywhere among the paths and take one or two leading dashes;\n"
                  "\"--\" ends the options (later arguments are paths even if they begin with '-').\n"
                  "The last path is the target, the others are sources.\n"
-                 "Jobs: distcp submit [OPTIONS] SOURCE... TARGET runs the copy detached;\n"
-                 "distcp job list|state|status|log|cancel|resume|report|clean (distcp job --help).\n"
-                 "Other commands: distcp checksum [OPTIONS] <path>... (HDFS-style file\n"
-                 "checksums as `hadoop fs -checksum` prints them; distcp checksum --help).\n\n");
+                 "Settings: distcp --help-config [OPTIONS] lists every -D key and environment\n"
+                 "variable distcp reads, with its default (and the value OPTIONS give).\n");
+    cmd_commands_usage(out);
+    fputc('\n', out);
     for (size_t i = 0; i < NOPTDEFS; i++) {
         if (optdefs[i].disp)
             fprintf(out, " %-28s %s\n", optdefs[i].disp, optdefs[i].help);

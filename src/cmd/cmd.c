@@ -1,108 +1,62 @@
-/* cmd.c - dispatch argv to the copy command (the default) and print usage,
- * version and argument errors the way Hadoop DistCp does (spec B §1.3:
- * "Invalid arguments: <msg>", the usage text, exit 255). */
+/* cmd.c - the command table, in git's style: the first argument names a
+ * command (submit, job, checksum); anything else is the copy (cmd_copy.c),
+ * Hadoop DistCp's command line. Dispatch and the "Commands" part of
+ * `distcp --help` are generated from the table; each command group has its
+ * file (cmd_copy.c, cmd_job*.c, cmd_checksum.c). docs/cli.md describes it.
+ *
+ * A source path spelt like a command is written ./name. Only cmd/ and
+ * main.c exit; every handler returns the process exit status. */
 #include "cmd/cmd.h"
 
 #include <stdio.h>
-#include <stdbool.h>
 #include <string.h>
 
-#include "cmd/cli.h"
-#include "cmd/exit.h"
-#include "engine/job.h"
-#include "jobs/jobrec.h"
+struct cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);   /* argv[0] is the command word */
+    const char *usage;                   /* after "distcp <name> " */
+    const char *help;                    /* one line */
+    void (*subcommands)(FILE *f);        /* prints "a|b|c", or NULL */
+};
 
-/* azdata's `submit --from-path SRC --to-path DST`: rewritten to the
- * positional form (sources, then the target last). argv[0] is kept. */
-static int azdata_paths(int *argc, char ***argv)
+static int run_job(int argc, char **argv)
 {
-    static char *out[4096];
-    char *from[1024], *to = NULL;
-    int n = 0, nf = 0;
-    bool any = false;
-    if (*argc > 4000)
-        return 0;
-    for (int i = 0; i < *argc; i++) {
-        char *s = (*argv)[i];
-        if (i > 0 && (!strcmp(s, "--from-path") || !strcmp(s, "--to-path"))) {
-            if (i + 1 >= *argc || nf >= 1024)
-                return -1;
-            any = true;
-            if (s[2] == 'f')
-                from[nf++] = (*argv)[++i];
-            else
-                to = (*argv)[++i];
-            continue;
+    return cmd_job(argc - 1, argv + 1);
+}
+
+static int run_checksum(int argc, char **argv)
+{
+    return cmd_checksum(argc - 1, argv + 1);
+}
+
+static const struct cmd cmds[] = {
+    {.name = "submit", .run = cmd_submit_main, .usage = "[OPTIONS] <source>... <target>",
+     .help = "the same copy as a detached job: prints its id (= -async)"},
+    {.name = "job", .run = run_job, .usage = "[ID] [options]", .subcommands = cmd_job_names,
+     .help = "recorded jobs (distcp job --help)"},
+    {.name = "checksum", .run = run_checksum, .usage = "[OPTIONS] <path>...",
+     .help = "HDFS-style file checksums as `hadoop fs -checksum` prints them (distcp checksum --help)"},
+};
+#define NCMDS (sizeof cmds / sizeof cmds[0])
+
+void cmd_commands_usage(FILE *f)
+{
+    fprintf(f, "Commands (the first argument; a source path of that name is written ./name):\n");
+    for (size_t i = 0; i < NCMDS; i++) {
+        fprintf(f, "  distcp %s ", cmds[i].name);
+        if (cmds[i].subcommands) {
+            fputc('<', f);
+            cmds[i].subcommands(f);
+            fputs("> ", f);
         }
-        out[n++] = s;
+        fprintf(f, "%s\n      %s\n", cmds[i].usage, cmds[i].help);
     }
-    if (!any)
-        return 0;
-    for (int i = 0; i < nf; i++)
-        out[n++] = from[i];
-    if (to)
-        out[n++] = to;
-    *argc = n;
-    *argv = out;
-    return 0;
 }
 
 int cmd_main(int argc, char **argv)
 {
-    struct options o;
-    char err[2048] = "";
-    int status;
-    bool submit = false;
-    if (argc > 1 && !strcmp(argv[1], "job"))
-        return cmd_job(argc - 2, argv + 2);
-    if (argc > 1 && !strcmp(argv[1], "submit")) {
-        /* azdata's `distcp submit [options] --from-path X --to-path Y` too */
-        submit = true;
-        argc--;
-        argv++;
-        if (azdata_paths(&argc, &argv) < 0) {
-            fprintf(stderr, "Invalid arguments: --from-path and --to-path each need a path\n");
-            return EXIT_INVALID;
-        }
-    }
-    /* subcommands: the first argument names one (a source path called
-     * "checksum" is written ./checksum) */
-    if (argc > 1 && !strcmp(argv[1], "checksum"))
-        return cmd_checksum(argc - 2, argv + 2);
-    options_init(&o);
-    int rc = cli_parse(argc - 1, argv + 1, &o, err, sizeof err, stderr);
-    switch (rc) {
-    case CLI_HELP:
-        cli_usage(stdout);
-        status = 0;
-        goto out;
-    case CLI_VERSION:
-        printf("distcp %s\n", DISTCP_VERSION);
-        status = 0;
-        goto out;
-    case CLI_OK:
-        break;
-    default:
-        if (err[0])
-            fprintf(stderr, "Invalid arguments: %s\n", err);
-        cli_usage(stderr);
-        status = EXIT_INVALID;
-        goto out;
-    }
-    if (o.diff_from || o.rdiff_new) {
-        fprintf(stderr, "distcp: snapshot-diff sync (%s) is not available in this build yet; "
-                        "nothing was copied. Use -update (optionally with -delete) for a full sync.\n",
-                o.diff_from ? "-diff" : "-rdiff");
-        status = EXIT_INVALID;
-        goto out;
-    }
-    if (o.async || submit) {
-        status = cmd_submit(&o, argc - 1, argv + 1);
-        goto out;
-    }
-    o.job_argv = cmd_argv_json(argc - 1, argv + 1);
-    status = cmd_exit_status(job_run(&o, &jobrec_recorder));
-out:
-    options_release(&o);
-    return status;
+    for (size_t i = 0; argc > 1 && i < NCMDS; i++)
+        if (!strcmp(argv[1], cmds[i].name))
+            return cmds[i].run(argc - 1, argv + 1);
+    return cmd_copy(argc, argv);
 }

@@ -47,7 +47,6 @@ int compare_decide(struct wctx *w, const struct entry *e, const char *src, const
     struct job *j = w->j;
     const struct options *o = j->o;
     struct be_fs *sfs = j->roots[e->root].fs;
-    const char *mt = options_def(o, "distcp.update.modification.time");
     bool by_tag = false;
     struct decide_in in = {
         .overwrite_mode = o->overwrite || j->target_root_is_file,
@@ -55,7 +54,7 @@ int compare_decide(struct wctx *w, const struct entry *e, const char *src, const
         .append = o->append,
         .skip_crc = o->skip_crc,
         .preserve_b = (o->preserve & PRESERVE_B) != 0,
-        .mtime_rule = !mt || strcmp(mt, "false") != 0,
+        .mtime_rule = o->settings.update_mtime,
         .src_size = e->size, .tgt_size = ts->size,
         .src_block = e->blocksize, .tgt_block = ts->blocksize,
         .src_mtime = compare_mtime_at(e->mtime_ns, compare_mtime_gran(j, e)),

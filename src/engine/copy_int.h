@@ -22,7 +22,6 @@
 #include "engine/workq.h"
 
 #define PATHMAX 8192
-#define SMALL_BUF (1u << 20)
 
 struct wctx {
     struct job *j;

@@ -273,12 +273,6 @@ static void exec_batch(void *ctx, int worker, struct wbatch *b)
 
 /* ------------------------------------------------------------ the phase */
 
-static int env_int(const char *name, int def)
-{
-    const char *v = getenv(name);
-    return v && *v ? atoi(v) : def;
-}
-
 /* Workers of this process; under MPI, -m is split over the ranks (dist.h),
  * *base is the job-wide index of the first one, *bw_share this process's
  * part of --global-bandwidth. */
@@ -287,19 +281,13 @@ static int workers_for(const struct job *j, int *base, double *bw_share)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;
-    int autow = env_int("DISTCP_WORKERS", (int)(ncpu * 4 < 8 ? 8 : ncpu * 4));
+    int autow = j->o->settings.workers_set ? j->o->settings.workers : (int)(ncpu * 4 < 8 ? 8 : ncpu * 4);
     int m = j->o->max_maps < 1 ? 1 : j->o->max_maps;
     *base = 0;
     *bw_share = 1.0;
     if (job_dist)
         return job_dist->workers(job_dist, j, m, autow, base, bw_share);
     return m < autow ? m : autow;
-}
-
-static long def_long(const struct options *o, const char *key, long dflt)
-{
-    const char *v = options_def(o, key);
-    return v && *v ? atol(v) : dflt;
 }
 
 /* B §10: the dynamic strategy's chunk arithmetic, and its one observable
@@ -311,10 +299,10 @@ static enum job_status dynamic_check(struct job *j)
         return JOB_OK;
     long m = o->max_maps < 1 ? 1 : o->max_maps;
     long records = (long)(j->plan_files + j->plan_dirs);
-    long ratio_dflt = def_long(o, "distcp.dynamic.split.ratio", 2);
-    long ideal = def_long(o, "distcp.dynamic.max.chunks.ideal", 100);
-    long min_rec = def_long(o, "distcp.dynamic.min.records_per_chunk", 5);
-    long tolerable = def_long(o, "distcp.dynamic.max.chunks.tolerable", 400);
+    long ratio_dflt = o->settings.dyn_split_ratio;
+    long ideal = o->settings.dyn_chunks_ideal;
+    long min_rec = o->settings.dyn_min_records;
+    long tolerable = o->settings.dyn_chunks_tolerable;
     long ratio;
     if (m == 1)
         ratio = 1;
@@ -345,13 +333,10 @@ enum job_status copy_run(struct job *j)
     double bw_share = 1.0;
     r.j = j;
     r.n = workers_for(j, &wbase, &bw_share);
-    const char *rd = options_def(j->o, "distcp.copy.retry.delay.ms");
-    r.retry_delay_ms = rd ? (unsigned)atoi(rd) : 500;
-    long cbs = j->o->copy_buffer_size;
-    bool cbs_given = cbs != 8192 || options_def(j->o, "distcp.copy.buffer.size");
-    r.bufsize = cbs_given ? (size_t)cbs : SMALL_BUF;
-    r.chunk_min = (uint64_t)env_int("DISTCP_CHUNK_MIN_MB", 256) << 20;
-    r.chunk_size = (uint64_t)env_int("DISTCP_CHUNK_MB", 64) << 20;
+    r.retry_delay_ms = j->o->settings.retry_delay_ms;
+    r.bufsize = j->o->settings.copy_buffer;
+    r.chunk_min = j->o->settings.chunk_min;
+    r.chunk_size = j->o->settings.chunk_size;
     r.n_job = r.n;
     if (job_dist && job_dist->chunk_offer && j->tfs->ops->wshare && r.n > 0) {
         /* MPI: a big file's chunks go to every rank's workers */

@@ -375,6 +375,11 @@ enum job_status job_run(struct options *o, const struct recorder_ops *rops)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
+    if (options_resolve(o)) {   /* the job's settings, once (docs/settings.md) */
+        job_fail(j, JOB_FAILED, "out of memory");
+        status = JOB_FAILED;
+        goto out;
+    }
     if (o->bandwidth_set && !isfinite(o->bandwidth_mb))
         o->bandwidth_set = false;   /* -bandwidth Infinity: no limit */
 
@@ -384,8 +389,7 @@ enum job_status job_run(struct options *o, const struct recorder_ops *rops)
 
     /* the private work area (Hadoop's meta folder), always removed at the
      * end; ones left by killed runs (their pid is gone) are removed too */
-    const char *tmpd = getenv("TMPDIR");
-    tmpd = tmpd && *tmpd ? tmpd : "/tmp";
+    const char *tmpd = o->settings.tmpdir;
     clean_stale_workdirs(tmpd);
     snprintf(j->workdir, sizeof j->workdir, "%s/distcp-meta-%d-XXXXXX", tmpd, (int)getpid());
     if (!mkdtemp(j->workdir)) {

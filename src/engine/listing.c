@@ -232,13 +232,9 @@ static void *walk_main(void *arg)
     return NULL;
 }
 
-static size_t sorter_mem(void)
+static size_t sorter_mem(const struct job *j)
 {
-    const char *e = getenv("DISTCP_SORT_MEM_MB");
-    long mb = e ? atol(e) : 128;
-    if (mb < 1)
-        mb = 1;
-    return (size_t)mb << 20;
+    return j->o->settings.sort_mem;
 }
 
 /* Walk the queued dirs with n threads into sorters merged into `into`. */
@@ -424,15 +420,8 @@ static bool dist_listing(const struct job *j)
 
 static size_t list_threads(const struct job *j)
 {
-    const struct options *o = j->o;
-    if (o->use_iterator)
-        return 1;
-    int n = o->list_threads;
-    /* Hadoop's default is 1 thread; the result never depends on it (B §10),
-     * so when not given explicitly we use a few. */
-    bool given = n > 1 || options_def(o, "distcp.liststatus.threads");
-    if (!given)
-        n = 8;
+    /* options_resolve: 1 with -useiterator, else as given, else 8 (docs/settings.md) */
+    int n = j->o->settings.list_threads;
     return n < 1 ? 1 : (size_t)n;
 }
 
@@ -460,14 +449,14 @@ enum job_status listing_build(struct job *j)
     pthread_cond_init(&w.cond, NULL);
     w.j = j;
     w.nthreads = list_threads(j);
-    w.budget = sorter_mem();
+    w.budget = sorter_mem(j);
     if ((w.dist = dist_listing(j))) {
         w.nslots = (size_t)job_dist->size * DIST_LIST_AHEAD;
         /* test hook: every directory is listed by another rank */
         if (tp_list_remote_only())
             w.nthreads = 0;
     }
-    j->plan = sorter_new(j->workdir, sorter_mem());
+    j->plan = sorter_new(j->workdir, sorter_mem(j));
     if (!j->plan) {
         job_fail(j, JOB_FAILED, "out of memory");
         goto out;
@@ -560,7 +549,7 @@ int listing_walk_target(struct job *j, struct be_fs *fs, const char *root_path,
     w.nthreads = list_threads(j);
     /* one sort budget per job: what the source plan still holds in memory
      * is taken off this walk's share (at least a quarter is left) */
-    size_t budget = sorter_mem(), held = sorter_mem_used(j->plan);
+    size_t budget = sorter_mem(j), held = sorter_mem_used(j->plan);
     w.budget = held + budget / 4 < budget ? budget - held : budget / 4;
     qualified_prefix(fs, qp, sizeof qp);
     w.qprefix = qp;

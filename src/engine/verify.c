@@ -8,24 +8,11 @@
 
 #include "engine/options.h"
 
-/* HDFS's defaults with the -D dfs.* overrides a Hadoop user would set. */
+/* HDFS's defaults with the -D dfs.* overrides a Hadoop user would set,
+ * resolved once per job (options_resolve, docs/settings.md). */
 static void spec_from_options(const struct job *j, struct cksum_spec *s)
 {
-    const char *v;
-    char *e;
-    cksum_spec_default(s);
-    if ((v = options_def(j->o, "dfs.bytes-per-checksum")) && *v) {
-        unsigned long n = strtoul(v, &e, 10);
-        if (!*e && n > 0 && n <= INT32_MAX)
-            s->bpc = (uint32_t)n;
-    }
-    if ((v = options_def(j->o, "dfs.checksum.type")))
-        cksum_parse_type(v, &s->type);
-    if ((v = options_def(j->o, "dfs.blocksize")) && *v) {
-        unsigned long long n = strtoull(v, &e, 10);
-        if (!*e && n > 0)
-            s->block_size = n;
-    }
+    *s = j->o->settings.cksum;
 }
 
 void verify_begin(struct verify *v, const struct job *j, struct be_fs *sfs, struct be_fs *tfs,
