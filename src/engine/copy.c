@@ -644,7 +644,7 @@ static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
         for (int attempt = 0; attempt < 3; attempt++) {
             err_clear(&ei);
             rc = copy_range_data(w, &x, b->wr, off, len, false, &crc, &crc_ok, &readside, &ei);
-            if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&w->j->user_cancel))
+            if (!rc || !err_should_retry(rc, &ei) || attempt == 2 || atomic_load(&w->j->user_cancel))
                 break;
             backoff(b->r, attempt);
         }
@@ -848,7 +848,7 @@ void copy_chunk_exec(struct job *j, int worker, const struct dist_offer *o, size
             readside = false;
         }
 again:
-        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&j->user_cancel))
+        if (!rc || !err_should_retry(rc, &ei) || attempt == 2 || atomic_load(&j->user_cancel))
             break;
         backoff(r, attempt);
     }
@@ -1090,7 +1090,7 @@ static int do_mkdir(struct wctx *w, const char *dst, struct errinfo *ei)
     for (int attempt = 0; attempt < 3; attempt++) {
         err_clear(ei);
         rc = j->tfs->ops->mkdirs(j->tfs, dst, 0777, ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2)
+        if (!rc || !err_should_retry(rc, ei) || attempt == 2)
             break;
         backoff(j->workq_ctx, attempt);
     }
@@ -1320,7 +1320,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
             rc = append_tail(w, &x, e, ts.size, &readside, &ei);
         else
             rc = copy_whole(w, &x, e, &readside, &ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || attempt == 2 || atomic_load(&w->j->user_cancel))
+        if (!rc || !err_should_retry(rc, &ei) || attempt == 2 || atomic_load(&w->j->user_cancel))
             break;
         backoff(r, attempt);
         if (act == ACT_APPEND) {

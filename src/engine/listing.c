@@ -614,7 +614,7 @@ static int list_dir(struct be_fs *fs, const char *path, be_list_cb cb, void *arg
     int rc = ERR_OK;
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = fs->ops->list(fs, path, cb, arg, ei);
-        if (!rc || err_class_of(rc) != ERRC_RETRY || (stop && stop->code))
+        if (!rc || !err_should_retry(rc, ei) || (stop && stop->code))
             break;
         usleep(200000u << attempt);
     }

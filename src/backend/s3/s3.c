@@ -5,7 +5,7 @@
  * Requests are signed with SigV4 (s3_sigv4.c), sent with the path as-is
  * (keys with "..", "//" or a leading "/" reach the server unchanged), over
  * one shared connection pool, with retries on 5xx / throttling / transport
- * errors. Listing is ListObjectsV2 with delimiter '/', streamed page by
+ * errors under the policy of util/retry.h (docs/protocols.md §4). Listing is ListObjectsV2 with delimiter '/', streamed page by
  * page; names are passed through unchanged (the engine refuses unsafe
  * ones). Reads are ranged GETs into a read-ahead buffer. Writes (s3_write.c)
  * buffer, then PutObject or a multipart upload completed at commit.
@@ -58,21 +58,18 @@ static bool retryable(const struct http_xresp *r)
     return false;
 }
 
-/* Exponential backoff from DISTCP_S3_RETRY_BASE_MS (100) with jitter; a
- * Retry-After of up to 60 s is honoured instead. */
-static void backoff(int attempt, const struct http_xresp *r)
+/* The retry policy, resolved once at open (docs/protocols.md §4):
+ * DISTCP_S3_RETRY_BASE_MS (first delay, default 100 ms; a value outside
+ * 0..60000 means the default), S3_RETRIES attempts, delays capped at 60 s;
+ * a Retry-After (seconds) is honoured up to that cap. */
+static void policy_init(struct retry_policy *p)
 {
     const char *b = getenv("DISTCP_S3_RETRY_BASE_MS");
     long base = b && *b ? atol(b) : 100;
     if (base < 0 || base > 60000)
         base = 100;
-    long ms = base << attempt;
-    char *ra = r ? http_xresp_header(r, "Retry-After") : NULL;
-    if (ra && atol(ra) > 0 && atol(ra) <= 60)
-        ms = atol(ra) * 1000L;
-    free(ra);
-    ms += rand() % (ms / 2 + 1);
-    usleep((useconds_t)ms * 1000);
+    *p = (struct retry_policy){ .base_ms = (unsigned)base, .cap_ms = RETRY_CAP_MS,
+                                .attempts = S3_RETRIES };
 }
 
 static int do_once(struct s3_fs *fs, const struct s3_call *c, struct http_xresp *r,
@@ -173,17 +170,32 @@ out:
     return rc;
 }
 
+/* One call under the retry policy. When the attempts run out on a
+ * transient failure, ei->retried is set (also when the last answer is an
+ * HTTP error the caller maps with s3_error): the engine must not retry it
+ * again (backend.h). */
 int s3_do(struct s3_fs *fs, const struct s3_call *c, struct http_xresp *r,
           struct errinfo *ei)
 {
     int rc = ERR_OK;
-    for (int attempt = 0;; attempt++) {
+    for (unsigned attempt = 0;; attempt++) {
         rc = do_once(fs, c, r, ei);
         bool again = rc == ERR_CONN || rc == ERR_TIMEOUT || rc == ERR_IO ||
                      (rc == ERR_OK && retryable(r));
-        if (!again || attempt + 1 >= S3_RETRIES)
+        if (!again)
             break;
-        backoff(attempt, rc == ERR_OK ? r : NULL);
+        if (!retry_more(&fs->retry, attempt)) {
+            if (ei)
+                ei->retried = true;
+            break;
+        }
+        unsigned ra = 0;
+        if (rc == ERR_OK) {
+            char *h = http_xresp_header(r, "Retry-After");
+            ra = retry_after_parse(h);
+            free(h);
+        }
+        retry_sleep_ms(retry_delay_ms(&fs->retry, attempt, ra, retry_rand()));
         if (rc == ERR_OK)
             http_xresp_free(r);
     }
@@ -1261,6 +1273,7 @@ static int s3_open(const char *scheme, const char *authority, const struct be_co
         (rc = cfg_size(cfg, "fs.s3a.multipart.size", 64ull << 20, 5ull << 20, 5ull << 30,
                        &fs->copy_part, ei)))
         goto out;
+    policy_init(&fs->retry);
     fs->acache = s3_acache_new();   /* NULL: getattrs asks with HEAD */
     if (!(fs->pool = http_pool_new()))
         goto nomem;

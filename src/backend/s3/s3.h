@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "backend/backend.h"
 #include "backend/http/http.h"
+#include "util/retry.h"
 
 #define S3_XML_MAX (16u << 20)       /* cap for any XML answer */
 #define S3_META_PREFIX "x-amz-meta-distcp-"
@@ -31,6 +32,7 @@ struct s3_fs {
     char *endpoint;      /* "http(s)://host[:port]" without the bucket: one server */
     struct s3_cred cred;
     struct http_pool *pool;
+    struct retry_policy retry; /* resolved at open (s3.c policy_init) */
     struct s3_acache *acache;  /* attributes seen by recent GETs (s3_attr.c), may be NULL */
     /* server-side copies (s3_write.c): objects over copy_threshold bytes are
      * copied in parts of copy_part bytes (UploadPartCopy); -D

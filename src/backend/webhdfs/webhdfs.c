@@ -1,6 +1,6 @@
 /* webhdfs.c - the WebHDFS backend (schemes "webhdfs", "swebhdfs", "hdfs" and
  * gateway URLs): auth (simple user.name, Basic, Kerberos SPNEGO, delegation
- * tokens), retries with backoff, HA failover, GETFILECHECKSUM, ACLs, CONCAT-
+ * tokens), retries (util/retry.h's policy), HA failover, GETFILECHECKSUM, ACLs, CONCAT-
  * assembled parallel writes, snapshots.
  *
  * Addresses: webhdfs://h1:p1[,h2:p2...]/path lists the NameNodes of an HA
@@ -186,25 +186,16 @@ static int map_error(const struct http_resp *r, const char *verb, const char *pa
 }
 
 /* Retries -------------------------------------------------------------------
- * A call is retried (at most fs->attempts attempts, exponential backoff from
- * fs->retry_base_ms with jitter in [d/2, d]) on transport failures (connect,
- * timeout, reset), on 5xx answers whose RemoteException is not a definite
- * one (mapped ERR_IO/ERR_BUSY), and on RetriableException/SafeModeException.
- * Never on other 4xx. A StandbyException (or a refused connection) moves
- * `active` to the next NameNode of the authority list and tries again at
- * once; a full turn of the list costs one backoff. */
-
-static void backoff(const struct wh_fs *fs, unsigned attempt)
-{
-    uint64_t d = (uint64_t)fs->retry_base_ms << (attempt < 16 ? attempt : 16);
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    unsigned seed = (unsigned)now.tv_nsec ^ (unsigned)(uintptr_t)&now;
-    uint64_t ms = d / 2 + (d ? (uint64_t)rand_r(&seed) % (d / 2 + 1) : 0);
-    struct timespec ts = { .tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000 };
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
+ * A call is retried under fs->retry (util/retry.h, docs/protocols.md §4: at
+ * most fs->retry.attempts attempts, jittered exponential delays from
+ * retry.base_ms, a Retry-After honoured up to the cap) on transport failures
+ * (connect, timeout, reset), on 5xx answers whose RemoteException is not a
+ * definite one (mapped ERR_IO/ERR_BUSY), and on RetriableException/
+ * SafeModeException. Never on other 4xx. WebHDFS's own rule on top: a
+ * StandbyException (or a refused connection) moves `active` to the next
+ * NameNode of the authority list and tries again at once; a full turn of
+ * the list costs one delay. When the attempts run out on a transient
+ * failure, ei->retried tells the engine not to retry it again. */
 
 static bool transport_retriable(int rc)
 {
@@ -231,24 +222,39 @@ static bool same_origin(const char *base, const char *url)
 }
 
 /* Decide what the failed attempt `attempt` (0-based) leads to: true = try
- * again (after failing over and/or sleeping as needed). */
+ * again (after failing over and/or sleeping as needed). retry_after: the
+ * answer's Retry-After header or NULL. */
 static bool next_attempt(struct wh_fs *fs, unsigned nn, unsigned attempt, bool standby,
-                         bool retriable, bool conn_refused)
+                         bool retriable, bool conn_refused, const char *retry_after,
+                         struct errinfo *ei)
 {
-    if (attempt + 1 >= fs->attempts * (fs->nbases > 1 ? fs->nbases : 1))
-        return false;
-    if ((standby || conn_refused) && fs->nbases > 1) {
+    bool again = false;
+    bool failover = (standby || conn_refused) && fs->nbases > 1;
+    unsigned turn = fs->nbases > 1 ? fs->nbases : 1;
+    unsigned ra = retry_after_parse(retry_after);
+    if (attempt + 1 >= fs->retry.attempts * turn)
+        goto give_up;
+    if (failover) {
         unsigned want = (nn + 1) % fs->nbases;
         atomic_compare_exchange_strong(&fs->active, &nn, want);
-        if ((attempt + 1) % fs->nbases)
-            return true; /* the next NameNode at once */
-        backoff(fs, (attempt + 1) / fs->nbases - 1);
-        return true;
+        if ((attempt + 1) % fs->nbases == 0) /* a full turn: one delay */
+            retry_sleep_ms(retry_delay_ms(&fs->retry, (attempt + 1) / fs->nbases - 1, ra,
+                                          retry_rand()));
+        again = true;   /* else the next NameNode at once */
+        goto out;
     }
-    if (!retriable || attempt + 1 >= fs->attempts)
-        return false;
-    backoff(fs, attempt);
-    return true;
+    if (!retriable)
+        goto out;
+    if (!retry_more(&fs->retry, attempt))
+        goto give_up;
+    retry_sleep_ms(retry_delay_ms(&fs->retry, attempt, ra, retry_rand()));
+    again = true;
+    goto out;
+give_up:
+    if ((failover || retriable) && ei)
+        ei->retried = true;
+out:
+    return again;
 }
 
 /* One NameNode call. On 2xx: *json gets the parsed body (NULL when the body
@@ -277,7 +283,8 @@ int wh_nn_call(struct wh_fs *fs, const char *method, const char *path, const cha
         }
         if ((rc = http_request_opts(method, url, NULL, 0, WH_JSON_MAX, path, &fs->hopts, &r,
                                     ei))) {
-            if (next_attempt(fs, nn, attempt, false, transport_retriable(rc), rc == ERR_CONN))
+            if (next_attempt(fs, nn, attempt, false, transport_retriable(rc), rc == ERR_CONN,
+                             NULL, ei))
                 continue;
             goto out;
         }
@@ -290,7 +297,7 @@ int wh_nn_call(struct wh_fs *fs, const char *method, const char *path, const cha
                 continue;
         }
         if (next_attempt(fs, nn, attempt, !strcmp(name, "StandbyException"),
-                         answer_retriable(r.status, rc, name), false))
+                         answer_retriable(r.status, rc, name), false, r.retry_after, ei))
             continue;
         if (exc)
             snprintf(exc, excn, "%s", name);
@@ -352,7 +359,7 @@ int wh_data_call(struct wh_fs *fs, const char *method, const char *path, const c
             if (rc != ERR_LIMIT &&
                 next_attempt(fs, nn, attempt, false,
                              direct && append ? rc == ERR_CONN : transport_retriable(rc),
-                             rc == ERR_CONN))
+                             rc == ERR_CONN, NULL, ei))
                 continue;
             goto out;
         }
@@ -375,7 +382,7 @@ int wh_data_call(struct wh_fs *fs, const char *method, const char *path, const c
             }
             if (next_attempt(fs, nn, attempt, !strcmp(name, "StandbyException"),
                              !(direct && append) && answer_retriable(r.status, rc, name),
-                             false))
+                             false, r.retry_after, ei))
                 continue;
             goto out;
         }
@@ -392,7 +399,7 @@ int wh_data_call(struct wh_fs *fs, const char *method, const char *path, const c
                                     out, ei))) {
             if (rc != ERR_LIMIT &&
                 next_attempt(fs, nn, attempt, false,
-                             append ? rc == ERR_CONN : transport_retriable(rc), false))
+                             append ? rc == ERR_CONN : transport_retriable(rc), false, NULL, ei))
                 continue;
             goto out;
         }
@@ -400,9 +407,14 @@ int wh_data_call(struct wh_fs *fs, const char *method, const char *path, const c
             break;
         long dn_status = out->status;
         rc = map_error(out, verb, path, name, sizeof name, ei);
+        char *dn_ra = out->retry_after;
+        out->retry_after = NULL;
         http_resp_free(out);
-        if (!append && next_attempt(fs, nn, attempt, false,
-                                    answer_retriable(dn_status, rc, name), false))
+        bool again = !append && next_attempt(fs, nn, attempt, false,
+                                             answer_retriable(dn_status, rc, name), false,
+                                             dn_ra, ei);
+        free(dn_ra);
+        if (again)
             continue;
         goto out;
     }
@@ -1771,10 +1783,11 @@ static int wh_open(const char *scheme, const char *authority, const struct be_co
     char *hf = setting(cfg, "distcp.webhdfs.httpfs", "DISTCP_WEBHDFS_HTTPFS", NULL);
     atomic_init(&fs->httpfs, truthy(hf));
     free(hf);
-    fs->retry_base_ms = cfg_uint(cfg, "distcp.webhdfs.retry.base.ms",
+    fs->retry.base_ms = cfg_uint(cfg, "distcp.webhdfs.retry.base.ms",
                                  "DISTCP_WEBHDFS_RETRY_BASE_MS", WH_RETRY_BASE_MS, 0);
-    fs->attempts = cfg_uint(cfg, "distcp.webhdfs.retry.attempts",
-                            "DISTCP_WEBHDFS_RETRY_ATTEMPTS", WH_ATTEMPTS, 1);
+    fs->retry.attempts = cfg_uint(cfg, "distcp.webhdfs.retry.attempts",
+                                  "DISTCP_WEBHDFS_RETRY_ATTEMPTS", WH_ATTEMPTS, 1);
+    fs->retry.cap_ms = fs->retry.base_ms > RETRY_CAP_MS ? fs->retry.base_ms : RETRY_CAP_MS;
     if ((rc = open_auth(fs, scheme, authority, cfg, ei)))  /* may call the NameNode */
         goto out;
     fs->head.ops = &backend_webhdfs;

@@ -8,6 +8,7 @@
 #include "backend/http/http.h"
 #include "util/checksum.h"
 #include "util/idmap.h"
+#include "util/retry.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -33,7 +34,7 @@ struct wh_fs {
     char *bases[WH_MAX_NN]; /* "http://host:port/webhdfs/v1", one per NameNode */
     unsigned nbases;
     atomic_uint active;     /* index into bases: the NameNode believed active */
-    unsigned retry_base_ms, attempts;
+    struct retry_policy retry; /* resolved at open (-D / env, docs/protocols.md §4) */
     char *user;      /* escaped user.name value; NULL through a gateway */
     bool gateway;    /* http(s)://gw/gateway/<topology>/webhdfs/v1/...: paths carry the prefix */
     char *buser, *bpass, *ca_file; /* Basic credentials, CA bundle (may be NULL) */
