@@ -1,6 +1,6 @@
-/* s3.h - private pieces of the S3 backend (s3.c, s3_write.c, s3_copy.c,
- * s3_share.c, s3_attr.c, s3_cred.c, s3_sigv4.c, s3_xml.c). Not for use outside
- * src/backend/s3.
+/* s3.h - private pieces of the S3 backend (s3.c, s3_call.c, s3_read.c,
+ * s3_ns.c, s3_write.c, s3_copy.c, s3_share.c, s3_attr.c, s3_cred.c,
+ * s3_sigv4.c, s3_xml.c). Not for use outside src/backend/s3.
  *
  * A struct s3_fs is immutable after open (credentials, endpoint, bucket)
  * except its connection pool, which is thread-safe. Writers take
@@ -187,6 +187,30 @@ int s3_reader_open(struct s3_fs *fs, const char *path, struct be_file **out,
                    struct errinfo *ei);
 int s3_reader_read(struct be_file *r, void *buf, size_t n, size_t *got, struct errinfo *ei);
 void s3_reader_close(struct be_file *r);
+
+static inline struct s3_fs *fs_of(struct be_fs *f) { return (struct s3_fs *)f; }
+
+/* s3_call.c: the retry policy from DISTCP_S3_RETRY_BASE_MS (read once, at
+ * open); one ListObjectsV2 page of prefix (delim: with delimiter '/'). */
+void s3_policy_init(struct retry_policy *p);
+int s3_list_page(struct s3_fs *fs, const char *path, const char *prefix, bool delim,
+                 int max_keys, const char *token, struct s3_page *pg, struct errinfo *ei);
+/* s3_read.c: the stat, list and reader slots; a file's status from a HEAD
+ * answer (size, Last-Modified). */
+int s3_stat(struct be_fs *f, const char *path, struct be_stat *st, struct errinfo *ei);
+int s3_list(struct be_fs *f, const char *path, be_list_cb cb, void *arg,
+            struct errinfo *ei);
+int s3_open_read(struct be_fs *f, const char *path, uint64_t off, struct be_file **out,
+                 struct errinfo *ei);
+int s3_read(struct be_file *f, void *buf, size_t n, size_t *got, struct errinfo *ei);
+void s3_close_read(struct be_file *f);
+void s3_stat_from_head(const struct http_xresp *r, struct be_stat *st);
+/* s3_ns.c: the mkdirs, remove, rename and getmeta slots. */
+int s3_mkdirs(struct be_fs *f, const char *path, uint32_t mode, struct errinfo *ei);
+int s3_remove(struct be_fs *f, const char *path, bool recursive, struct errinfo *ei);
+int s3_rename(struct be_fs *f, const char *from, const char *to, struct errinfo *ei);
+int s3_getmeta(struct be_fs *f, const char *path, const char *key, char **value,
+               struct errinfo *ei);
 
 /* A writer (s3_write.c; its server-side copy path in s3_copy.c, its
  * sharing across processes in s3_share.c), with its parts being filled. */
