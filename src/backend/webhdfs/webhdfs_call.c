@@ -199,32 +199,29 @@ static bool next_attempt(struct wh_fs *fs, unsigned nn, unsigned attempt, bool s
                          bool retriable, bool conn_refused, const char *retry_after,
                          struct errinfo *ei)
 {
-    bool again = false;
+    bool again = false, give_up = false;
     bool failover = (standby || conn_refused) && fs->nbases > 1;
     unsigned turn = fs->nbases > 1 ? fs->nbases : 1;
     unsigned ra = retry_after_parse(retry_after);
-    if (attempt + 1 >= fs->retry.attempts * turn)
-        goto give_up;
-    if (failover) {
+    if (attempt + 1 >= fs->retry.attempts * turn) {
+        give_up = true;
+    } else if (failover) {
         unsigned want = (nn + 1) % fs->nbases;
         atomic_compare_exchange_strong(&fs->active, &nn, want);
         if ((attempt + 1) % fs->nbases == 0) /* a full turn: one delay */
             retry_sleep_ms(retry_delay_ms(&fs->retry, (attempt + 1) / fs->nbases - 1, ra,
                                           retry_rand()));
         again = true;   /* else the next NameNode at once */
-        goto out;
+    } else if (retriable) {
+        if (retry_more(&fs->retry, attempt)) {
+            retry_sleep_ms(retry_delay_ms(&fs->retry, attempt, ra, retry_rand()));
+            again = true;
+        } else {
+            give_up = true;
+        }
     }
-    if (!retriable)
-        goto out;
-    if (!retry_more(&fs->retry, attempt))
-        goto give_up;
-    retry_sleep_ms(retry_delay_ms(&fs->retry, attempt, ra, retry_rand()));
-    again = true;
-    goto out;
-give_up:
-    if ((failover || retriable) && ei)
+    if (give_up && (failover || retriable) && ei)
         ei->retried = true;
-out:
     return again;
 }
 
