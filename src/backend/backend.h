@@ -14,6 +14,14 @@
  * errinfo with a message that names the path. "Not found" is ERR_NOT_FOUND,
  * "already exists" is ERR_EXISTS, everywhere.
  *
+ * Retries: a backend that retries itself (the REST ones, under the one
+ * policy of util/retry.h) and gives up on a transient failure returns that
+ * failure's code (class RETRY, e.g. ERR_BUSY for S3's 503 SlowDown) with
+ * ei->retried = true. Callers must then not retry it again (test with
+ * err_should_retry()), so one failure costs at most the policy's attempts
+ * in requests, never attempts x the engine's retries. Codes without the
+ * flag keep their class's meaning. See docs/protocols.md §4.
+ *
  * Threading: every slot may be called from many threads at once on the same
  * be_fs. A be_file (reader or writer) is used by one thread at a time, except
  * writers of backends with BE_CAP_PARALLEL_WRITE, whose write() may be called

@@ -180,7 +180,7 @@ static void chunk_run(struct wctx *w, struct bigfile *b, uint32_t idx)
         for (int attempt = 0; attempt < 3; attempt++) {
             err_clear(&ei);
             rc = copy_range_data(w, &x, b->wr, off, len, false, &crc, &crc_ok, &readside, &ei);
-            if (!rc || policy_decide(rc, readside ? SIDE_READ : SIDE_WRITE, w->j->o, attempt) != POLICY_RETRY ||
+            if (!rc || policy_decide(rc, &ei, readside ? SIDE_READ : SIDE_WRITE, w->j->o, attempt) != POLICY_RETRY ||
                 atomic_load(&w->j->user_cancel))
                 break;
             policy_backoff(b->r->retry_delay_ms, attempt, true);
@@ -387,7 +387,7 @@ void copy_chunk_exec(struct job *j, int worker, const struct dist_offer *o, size
             readside = false;
         }
 again:
-        if (!rc || policy_decide(rc, readside ? SIDE_READ : SIDE_WRITE, j->o, attempt) != POLICY_RETRY ||
+        if (!rc || policy_decide(rc, &ei, readside ? SIDE_READ : SIDE_WRITE, j->o, attempt) != POLICY_RETRY ||
             atomic_load(&j->user_cancel))
             break;
         policy_backoff(r->retry_delay_ms, attempt, true);

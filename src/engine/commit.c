@@ -181,7 +181,7 @@ static enum job_status do_delete(struct job *j)
             continue;
         }
         rec_row(j, JR_MAIN_WORKER, NULL, NULL, path, JR_FAILED, ei.msg);
-        if (policy_decide(rc, SIDE_COMMIT, j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
+        if (policy_decide(rc, &ei, SIDE_COMMIT, j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
             job_error(j, "cannot delete '%s' (ignored, -i): %s", path, ei.msg);
             continue;
         }

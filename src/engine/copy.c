@@ -300,7 +300,7 @@ void copy_record_result(struct wctx *w, const struct entry *e, const char *src,
                         uint64_t old_tlen, bool appended, uint64_t tail)
 {
     struct job *j = w->j;
-    enum policy_action act = policy_decide(rc, readside ? SIDE_READ : SIDE_WRITE, j->o, POLICY_LAST);
+    enum policy_action act = policy_decide(rc, ei, readside ? SIDE_READ : SIDE_WRITE, j->o, POLICY_LAST);
     if (rc != ERR_OK && act == POLICY_STOP)
         return;                 /* stopped on request: not a failure, not done */
     if (rc == ERR_OK) {

@@ -44,7 +44,7 @@ static int do_mkdir(struct wctx *w, const char *dst, struct errinfo *ei)
     for (int attempt = 0; attempt < 3; attempt++) {
         err_clear(ei);
         rc = j->tfs->ops->mkdirs(j->tfs, dst, 0777, ei);
-        if (!rc || policy_decide(rc, SIDE_WRITE, j->o, attempt) != POLICY_RETRY)
+        if (!rc || policy_decide(rc, ei, SIDE_WRITE, j->o, attempt) != POLICY_RETRY)
             break;
         policy_backoff(j->workq_ctx->retry_delay_ms, attempt, true);
     }
@@ -65,7 +65,7 @@ static void process_symlink(struct wctx *w, const struct entry *e, const struct 
     }
     if ((rc = sfs->ops->readlink(sfs, w->src, link, sizeof link, &ei))) {
         rec_row(j, w->id, e, w->src, w->dst, JR_FAILED, ei.msg);
-        if (policy_decide(rc, SIDE_READ, j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
+        if (policy_decide(rc, &ei, SIDE_READ, j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
             job_count(j, C_FAIL, 1);
             copy_wlog(w, "FAIL: %s - %s", w->src, ei.msg);
             return;
@@ -245,7 +245,7 @@ static void process_entry(struct wctx *w, const struct entry *e)
             rc = copy_append_tail(w, &x, e, ts.size, &readside, &ei);
         else
             rc = copy_whole(w, &x, e, &readside, &ei);
-        if (!rc || policy_decide(rc, readside ? SIDE_READ : SIDE_WRITE, j->o, attempt) != POLICY_RETRY ||
+        if (!rc || policy_decide(rc, &ei, readside ? SIDE_READ : SIDE_WRITE, j->o, attempt) != POLICY_RETRY ||
             atomic_load(&w->j->user_cancel))
             break;
         policy_backoff(r->retry_delay_ms, attempt, true);

@@ -132,7 +132,7 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
          * counted and skipped, without it the job fails like any read error */
         char d[PATHMAX];
         backend_display(t->fs, t->dirpath, d, sizeof d);
-        if (policy_decide(ERR_UNSAFE_PATH, SIDE_READ, w->j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
+        if (policy_decide(ERR_UNSAFE_PATH, NULL, SIDE_READ, w->j->o, POLICY_LAST) == POLICY_COUNT_AND_GO_ON) {
             job_count(w->j, C_FAIL, 1);
             job_error(w->j, "skipping an unsafe name '%.*s' in '%s' (ignored, -i): it cannot be a file name",
                       (int)namelen, name, d);
@@ -183,7 +183,7 @@ static int list_dir(struct be_fs *fs, const char *path, be_list_cb cb, void *arg
         return rc;
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = fs->ops->list(fs, path, cb, arg, ei);
-        if (!rc || policy_decide(rc, SIDE_LIST, o, attempt) != POLICY_RETRY || (stop && stop->code))
+        if (!rc || policy_decide(rc, ei, SIDE_LIST, o, attempt) != POLICY_RETRY || (stop && stop->code))
             break;
         policy_backoff(200, attempt, false);
     }

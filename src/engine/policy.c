@@ -23,14 +23,14 @@ static const struct {
     [SIDE_COMMIT] = {POLICY_FAIL_JOB, POLICY_COUNT_AND_GO_ON},
 };
 
-enum policy_action policy_decide(int code, enum policy_side side, const struct options *o,
-                                 int attempt)
+enum policy_action policy_decide(int code, const struct errinfo *ei, enum policy_side side,
+                                 const struct options *o, int attempt)
 {
     enum policy_action act = POLICY_FAIL_JOB;
     bool ignoring = o && o->ignore_failures;
     if (code == ERR_CANCELLED)
         act = POLICY_STOP;
-    else if (err_class_of(code) == ERRC_RETRY && attempt < POLICY_LAST)
+    else if (err_should_retry(code, ei) && attempt < POLICY_LAST)
         act = POLICY_RETRY;
     else if ((unsigned)side < sizeof final_action / sizeof final_action[0])
         act = ignoring ? final_action[side].ignoring : final_action[side].plain;

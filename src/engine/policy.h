@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "engine/options.h"
+#include "util/err.h"
 
 enum policy_side {
     SIDE_READ,     /* reading a source file or entry (missing, unreadable, changed) */
@@ -31,9 +32,12 @@ enum policy_action {
 enum { POLICY_ATTEMPTS = 3, POLICY_LAST = POLICY_ATTEMPTS - 1 };
 
 /* What to do after `code` (not ERR_OK) failed attempt `attempt` (0-based)
- * of an operation on `side`. o: the job's options (-i); NULL = defaults. */
-enum policy_action policy_decide(int code, enum policy_side side, const struct options *o,
-                                 int attempt);
+ * of an operation on `side`. ei: the failure's detail, or NULL; a backend
+ * that already retried the operation itself sets ei->retried (backend.h),
+ * and then it is not retried again (no retries multiplied). o: the job's
+ * options (-i); NULL = defaults. */
+enum policy_action policy_decide(int code, const struct errinfo *ei, enum policy_side side,
+                                 const struct options *o, int attempt);
 
 /* Back-off before retry `attempt` + 1: base_ms << attempt, plus with
  * `jitter` a random extra of up to half of it (spec B §6.5). */

@@ -120,5 +120,11 @@ void err_clear(struct errinfo *ei)
         ei->sys_errno = 0;
         ei->http_status = 0;
         ei->msg[0] = 0;
+        ei->retried = false;
     }
+}
+
+bool err_should_retry(int code, const struct errinfo *ei)
+{
+    return err_class_of(code) == ERRC_RETRY && !(ei && ei->retried);
 }

@@ -7,6 +7,7 @@
  * Thread-safe: no global state. */
 #ifndef DISTCP_ERR_H
 #define DISTCP_ERR_H
+#include <stdbool.h>
 #include <stddef.h>
 
 enum err_code {
@@ -23,11 +24,18 @@ struct errinfo {
     int sys_errno;     /* errno when the cause was a system call, else 0 */
     int http_status;   /* HTTP status when the cause was a response, else 0 */
     char msg[1024];    /* full human message, NUL-terminated */
+    bool retried;      /* the failure already went through a retry policy (a REST
+                          backend's, util/retry.h) and is what is left when its attempts
+                          ran out: callers must not retry it again. Sticky: err_set*
+                          leave it, err_clear() clears it. */
 };
 
 const char *err_name(int code);      /* "NOT_FOUND" */
 const char *err_str(int code);       /* "no such file or directory" */
 enum err_class err_class_of(int code);
+/* Is a failure with this code worth another attempt by the caller? Class
+ * RETRY and not already retried (ei->retried; ei may be NULL). */
+bool err_should_retry(int code, const struct errinfo *ei);
 
 /* Map an errno value to an error code. */
 int err_from_errno(int e);

@@ -72,7 +72,7 @@ static void test_table(void **st)
         const struct row *r = &table[i];
         memset(&o, 0, sizeof o);
         o.ignore_failures = r->ignore;
-        enum policy_action got = policy_decide(r->code, r->side, &o, r->attempt);
+        enum policy_action got = policy_decide(r->code, NULL, r->side, &o, r->attempt);
         if (got != r->want)
             fail_msg("row %zu: %s side %d -i %d attempt %d: got %d, want %d", i,
                      err_name(r->code), (int)r->side, (int)r->ignore, r->attempt, (int)got,
@@ -88,7 +88,7 @@ static void test_all_codes(void **st)
     for (int code = ERR_INVAL; code < ERR__COUNT; code++)
         for (int side = SIDE_READ; side <= SIDE_COMMIT; side++)
             for (int a = 0; a < POLICY_ATTEMPTS; a++) {
-                enum policy_action got = policy_decide(code, (enum policy_side)side, NULL, a);
+                enum policy_action got = policy_decide(code, NULL, (enum policy_side)side, NULL, a);
                 if (code == ERR_CANCELLED)
                     assert_int_equal(got, S);
                 else if (err_class_of(code) == ERRC_RETRY && a < POLICY_LAST)
@@ -107,6 +107,21 @@ static double elapsed_ms(unsigned base, int attempt, bool jitter)
     return (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
 }
 
+/* A backend that already retried (errinfo.retried, backend.h) is not
+ * retried again: the failure goes straight to its final action. */
+static void test_backend_retried(void **st)
+{
+    (void)st;
+    struct errinfo ei = {0};
+    assert_int_equal(policy_decide(ERR_IO, &ei, SIDE_WRITE, NULL, 0), POLICY_RETRY);
+    ei.retried = true;
+    assert_int_equal(policy_decide(ERR_IO, &ei, SIDE_WRITE, NULL, 0), POLICY_FAIL_JOB);
+    assert_int_equal(policy_decide(ERR_TIMEOUT, &ei, SIDE_LIST, NULL, 0), POLICY_FAIL_JOB);
+    err_clear(&ei);
+    assert_false(ei.retried);
+    assert_int_equal(policy_decide(ERR_TIMEOUT, &ei, SIDE_LIST, NULL, 0), POLICY_RETRY);
+}
+
 static void test_backoff(void **st)
 {
     (void)st;
@@ -123,6 +138,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_all_codes),
+        cmocka_unit_test(test_backend_retried),
         cmocka_unit_test(test_backoff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,11 @@
-/* http.c - minimal libcurl plumbing (see http.h).
+/* http.c - libcurl plumbing (see http.h): one send path, http_xrequest.
+ * http_request/http_request_opts are thin wrappers that add WebHDFS's
+ * headers and hand back the Location header.
  *
  * Each request uses its own easy handle, so nothing is shared between
- * threads except libcurl's global state, initialised once. Bodies are
- * accumulated in a growable buffer capped by the caller. */
+ * threads except libcurl's global state, initialised once, and a pool's
+ * connection cache (locked by the pool). Bodies are accumulated in a
+ * growable buffer capped by the caller. */
 #include "backend/http/http.h"
 
 #include <curl/curl.h>
@@ -73,29 +76,13 @@ static size_t on_read(char *dst, size_t sz, size_t nm, void *arg)
     return n;
 }
 
-/* Header callback: keep the Location header. */
-static size_t on_header(char *p, size_t sz, size_t nm, void *arg)
-{
-    struct http_resp *r = arg;
-    size_t n = sz * nm;
-    if (n > 9 && strncasecmp(p, "Location:", 9) == 0) {
-        size_t a = 9, e = n;
-        while (a < e && (p[a] == ' ' || p[a] == '\t'))
-            a++;
-        while (e > a && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
-            e--;
-        free(r->location);
-        r->location = strndup(p + a, e - a);
-    }
-    return n;
-}
-
 void http_resp_free(struct http_resp *r)
 {
     if (!r)
         return;
     free(r->body);
     free(r->location);
+    free(r->retry_after);
     memset(r, 0, sizeof *r);
 }
 
@@ -106,100 +93,33 @@ int http_request(const char *method, const char *url, const void *body,
     return http_request_opts(method, url, body, blen, max_body, what, NULL, r, ei);
 }
 
+/* The WebHDFS-style call, sent through http_xrequest: the CSRF header
+ * Hadoop asks for, an octet-stream Content-Type on uploads, dot segments
+ * folded as libcurl does by default, and the Location kept. */
 int http_request_opts(const char *method, const char *url, const void *body,
                       size_t blen, size_t max_body, const char *what,
                       const struct http_opts *o, struct http_resp *r, struct errinfo *ei)
 {
-    int rc = ERR_OK;
-    CURL *h = NULL;
-    struct curl_slist *hdr = NULL;
-    struct sink sk = { .max = max_body };
-    struct source src = { .p = body, .left = body ? blen : 0 };
+    int rc;
     bool upload = !strcmp(method, "PUT") || !strcmp(method, "POST");
-
+    const char *hdrs[] = { "X-XSRF-HEADER: distcp", "Content-Type: application/octet-stream" };
+    struct http_xreq q = {
+        .method = method, .url = url, .headers = hdrs, .nheaders = upload ? 2 : 1,
+        .body = body, .blen = blen, .max_body = max_body, .auth = o, .fold_dots = 1,
+        .what = what,
+    };
+    struct http_xresp x = {0};
     memset(r, 0, sizeof *r);
-    pthread_once(&g_once, global_init);
-    if (g_init_rc != CURLE_OK) {
-        rc = err_setx(ei, ERR_INTERNAL, "cannot access '%s': libcurl init failed", what);
+    if ((rc = http_xrequest(&q, &x, ei)))
         goto out;
-    }
-    h = curl_easy_init();
-    if (!h) {
-        rc = err_setx(ei, ERR_NOMEM, "cannot access '%s': out of memory", what);
-        goto out;
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, 120L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sk);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-    hdr = curl_slist_append(hdr, "X-XSRF-HEADER: distcp");
-    if (hdr)
-        hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip */
-    if (upload && hdr)
-        hdr = curl_slist_append(hdr, "Content-Type: application/octet-stream");
-    if (!hdr) {
-        rc = err_setx(ei, ERR_NOMEM, "cannot access '%s': out of memory", what);
-        goto out;
-    }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-    if (o && o->user) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
-        curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
-    }
-    if (o && o->negotiate && !o->user) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
-        curl_easy_setopt(h, CURLOPT_USERPWD, ":");
-    }
-    if (o && o->ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
-    if (o && o->insecure) {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (upload) {
-        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(h, CURLOPT_READDATA, &src);
-        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)src.left);
-        if (strcmp(method, "PUT"))
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    } else if (strcmp(method, "GET")) {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    }
-    CURLcode cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        if (sk.over)
-            rc = err_setx(ei, ERR_LIMIT, "cannot access '%s': response longer than %zu bytes",
-                          what, max_body);
-        else if (cc == CURLE_OPERATION_TIMEDOUT)
-            rc = err_setx(ei, ERR_TIMEOUT, "cannot access '%s': %s", what, curl_easy_strerror(cc));
-        else if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
-                 cc == CURLE_SSL_CERTPROBLEM)
-            rc = err_setx(ei, ERR_AUTH, "cannot access '%s': TLS: %s", what,
-                          curl_easy_strerror(cc));
-        else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
-            rc = err_setx(ei, ERR_CONN, "cannot access '%s': %s", what, curl_easy_strerror(cc));
-        else
-            rc = err_setx(ei, ERR_IO, "cannot access '%s': %s", what, curl_easy_strerror(cc));
-        goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
-    r->body = sk.buf;
-    r->len = sk.len;
-    sk.buf = NULL;
+    r->status = x.status;
+    r->body = x.body;
+    r->len = x.len;
+    x.body = NULL;
+    r->location = http_xresp_header(&x, "Location");
+    r->retry_after = http_xresp_header(&x, "Retry-After");
 out:
-    if (rc != ERR_OK)
-        http_resp_free(r);
-    free(sk.buf);
-    curl_slist_free_all(hdr);
-    if (h)
-        curl_easy_cleanup(h);
+    http_xresp_free(&x);
     return rc;
 }
 
@@ -380,7 +300,8 @@ int http_xrequest(const struct http_xreq *q, struct http_xresp *r, struct errinf
         goto out;
     }
     curl_easy_setopt(h, CURLOPT_URL, q->url);
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    if (!q->fold_dots)
+        curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 30L);
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
@@ -395,11 +316,23 @@ int http_xrequest(const struct http_xreq *q, struct http_xresp *r, struct errinf
          * default, 5, made every worker beyond the fifth reconnect) */
         curl_easy_setopt(h, CURLOPT_MAXCONNECTS, (long)HTTP_POOL_CONNS);
     }
-    if (q->insecure) {
+    const struct http_opts *o = q->auth;
+    if (o && o->user) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, o->user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, o->password ? o->password : "");
+    }
+    if (o && o->negotiate && !o->user) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_NEGOTIATE);
+        curl_easy_setopt(h, CURLOPT_USERPWD, ":");
+    }
+    if (o && o->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, o->ca_file);
+    if (q->insecure || (o && o->insecure)) {
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    hdr = curl_slist_append(hdr, "Expect:");
+    hdr = curl_slist_append(hdr, "Expect:"); /* no 100-continue round trip */
     for (size_t i = 0; hdr && i < q->nheaders; i++)
         hdr = curl_slist_append(hdr, q->headers[i]);
     if (hdr && upload)
@@ -432,6 +365,10 @@ int http_xrequest(const struct http_xreq *q, struct http_xresp *r, struct errinf
                           what, q->dst ? q->dstcap : q->max_body);
         else if (cc == CURLE_OPERATION_TIMEDOUT)
             rc = err_setx(ei, ERR_TIMEOUT, "cannot access '%s': %s", what, curl_easy_strerror(cc));
+        else if (cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+                 cc == CURLE_SSL_CERTPROBLEM)
+            rc = err_setx(ei, ERR_AUTH, "cannot access '%s': TLS: %s", what,
+                          curl_easy_strerror(cc));
         else if (cc == CURLE_COULDNT_CONNECT || cc == CURLE_COULDNT_RESOLVE_HOST)
             rc = err_setx(ei, ERR_CONN, "cannot access '%s': %s", what, curl_easy_strerror(cc));
         else

@@ -1,16 +1,19 @@
-/* s3.h - private pieces of the S3 backend (s3.c, s3_write.c, s3_sigv4.c,
- * s3_xml.c). Not for use outside src/backend/s3.
+/* s3.h - private pieces of the S3 backend (s3.c, s3_call.c, s3_read.c,
+ * s3_ns.c, s3_write.c, s3_copy.c, s3_share.c, s3_attr.c, s3_cred.c,
+ * s3_sigv4.c, s3_xml.c). Not for use outside src/backend/s3.
  *
  * A struct s3_fs is immutable after open (credentials, endpoint, bucket)
  * except its connection pool, which is thread-safe. Writers take
  * concurrent write() calls for disjoint ranges (s3_write.c). */
 #ifndef DISTCP_S3_H
 #define DISTCP_S3_H
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "backend/backend.h"
 #include "backend/http/http.h"
+#include "util/retry.h"
 
 #define S3_XML_MAX (16u << 20)       /* cap for any XML answer */
 #define S3_META_PREFIX "x-amz-meta-distcp-"
@@ -31,6 +34,7 @@ struct s3_fs {
     char *endpoint;      /* "http(s)://host[:port]" without the bucket: one server */
     struct s3_cred cred;
     struct http_pool *pool;
+    struct retry_policy retry; /* resolved at open (s3.c policy_init) */
     struct s3_acache *acache;  /* attributes seen by recent GETs (s3_attr.c), may be NULL */
     /* server-side copies (s3_write.c): objects over copy_threshold bytes are
      * copied in parts of copy_part bytes (UploadPartCopy); -D
@@ -183,5 +187,94 @@ int s3_reader_open(struct s3_fs *fs, const char *path, struct be_file **out,
                    struct errinfo *ei);
 int s3_reader_read(struct be_file *r, void *buf, size_t n, size_t *got, struct errinfo *ei);
 void s3_reader_close(struct be_file *r);
+
+static inline struct s3_fs *fs_of(struct be_fs *f) { return (struct s3_fs *)f; }
+
+/* s3_call.c: the retry policy from DISTCP_S3_RETRY_BASE_MS (read once, at
+ * open); one ListObjectsV2 page of prefix (delim: with delimiter '/'). */
+void s3_policy_init(struct retry_policy *p);
+int s3_list_page(struct s3_fs *fs, const char *path, const char *prefix, bool delim,
+                 int max_keys, const char *token, struct s3_page *pg, struct errinfo *ei);
+/* s3_read.c: the stat, list and reader slots; a file's status from a HEAD
+ * answer (size, Last-Modified). */
+int s3_stat(struct be_fs *f, const char *path, struct be_stat *st, struct errinfo *ei);
+int s3_list(struct be_fs *f, const char *path, be_list_cb cb, void *arg,
+            struct errinfo *ei);
+int s3_open_read(struct be_fs *f, const char *path, uint64_t off, struct be_file **out,
+                 struct errinfo *ei);
+int s3_read(struct be_file *f, void *buf, size_t n, size_t *got, struct errinfo *ei);
+void s3_close_read(struct be_file *f);
+void s3_stat_from_head(const struct http_xresp *r, struct be_stat *st);
+/* s3_ns.c: the mkdirs, remove, rename and getmeta slots. */
+int s3_mkdirs(struct be_fs *f, const char *path, uint32_t mode, struct errinfo *ei);
+int s3_remove(struct be_fs *f, const char *path, bool recursive, struct errinfo *ei);
+int s3_rename(struct be_fs *f, const char *from, const char *to, struct errinfo *ei);
+int s3_getmeta(struct be_fs *f, const char *path, const char *key, char **value,
+               struct errinfo *ei);
+
+/* A writer (s3_write.c; its server-side copy path in s3_copy.c, its
+ * sharing across processes in s3_share.c), with its parts being filled. */
+#define PART_MIN (8ull << 20)
+#define PART_COUNT_MAX 10000
+#define META_MAX 16
+#define ACTIVE_MAX 64
+#define IV_MAX 16
+struct span {
+    uint64_t a, b;        /* covered [a, b), relative to the part start */
+};
+
+struct apart {            /* a part being filled */
+    unsigned idx;         /* 0-based; part number idx + 1 */
+    unsigned char *buf;
+    size_t cap;
+    struct span iv[IV_MAX];
+    unsigned niv;
+};
+struct s3_writer {
+    struct s3_fs *fs;
+    char *path, *key;
+    bool direct;
+    uint64_t part_size, size_hint;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct apart *act[ACTIVE_MAX];
+    unsigned nact;
+    uint64_t end;         /* highest offset written + 1 */
+    char *upload_id;
+    bool initiating;
+    int init_rc;
+    char **etags;         /* etags[i] of part i+1 (PART_COUNT_MAX slots) */
+    unsigned inflight;    /* uploads running */
+    char *meta[META_MAX]; /* "x-amz-meta-distcp-k: v" */
+    unsigned nmeta;
+    bool meta_late;       /* metadata set after the upload began */
+    /* server-side copy (copy_range): the whole object comes from here at
+     * commit; streamed instead when the server refuses */
+    struct s3_fs *copy_fs;
+    char *copy_key, *copy_etag;
+    /* announcing uploads (be_create_opts.pending) */
+    int (*pending)(void *arg, const char *token, bool open, struct errinfo *ei);
+    void *pending_arg;
+    bool announced;       /* the open upload was announced */
+};
+/* Helpers of s3_write.c used by s3_copy.c: start the multipart upload if
+ * none yet; CompleteMultipartUpload of parts 1..nparts; AbortMultipartUpload
+ * (and the announcement that it is gone); announce the open (open = true)
+ * or ended upload to the engine (be_create_opts.pending). */
+int s3_ensure_upload(struct s3_writer *w, struct errinfo *ei);
+int s3_complete(struct s3_writer *w, unsigned nparts, struct errinfo *ei);
+int s3_abort_upload(struct s3_writer *w);
+int s3_announce(struct s3_writer *w, bool open, struct errinfo *ei);
+/* ...and by s3_share.c: free a writer / a part; the length of part idx of
+ * an object ending at `end`; UploadPart of the first len bytes of p. */
+void s3_writer_free(struct s3_writer *w);
+void s3_apart_free(struct apart *p);
+uint64_t s3_part_len(const struct s3_writer *w, unsigned idx, uint64_t end);
+int s3_upload_part(struct s3_writer *w, struct apart *p, size_t len, struct errinfo *ei);
+/* s3_copy.c: at commit, the server-side copy recorded by s3_copy_range
+ * (*streamed: done through the writer because the server refused); the
+ * self-copy in parts that records metadata which came late. */
+int s3_commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei);
+int s3_self_copy_parts(struct s3_writer *w, struct errinfo *ei);
 
 #endif

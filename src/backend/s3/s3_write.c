@@ -23,9 +23,7 @@
  * GiB, by UploadPartCopy).
  *
  * Server-side copies (copy_range: a whole object, same endpoint and keys)
- * happen at commit: CopyObject up to the store's copy threshold, above it
- * UploadPartCopy in copy_part-sized parts (the source's metadata carried);
- * streamed through this writer when the server refuses.
+ * happen at commit and live in s3_copy.c.
  *
  * Memory: at most ACTIVE_MAX parts are being filled at once per writer (a
  * part buffer grows by doubling up to the part size).
@@ -44,54 +42,9 @@
 #include <strings.h>
 #include <time.h>
 
-#define PART_MIN (8ull << 20)
-#define PART_COUNT_MAX 10000
-#define META_MAX 16
 #define COPY_MAX (5ull << 30)
-#define ACTIVE_MAX 64
-#define IV_MAX 16
 
-struct span {
-    uint64_t a, b;        /* covered [a, b), relative to the part start */
-};
-
-struct apart {            /* a part being filled */
-    unsigned idx;         /* 0-based; part number idx + 1 */
-    unsigned char *buf;
-    size_t cap;
-    struct span iv[IV_MAX];
-    unsigned niv;
-};
-
-struct s3_writer {
-    struct s3_fs *fs;
-    char *path, *key;
-    bool direct;
-    uint64_t part_size, size_hint;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct apart *act[ACTIVE_MAX];
-    unsigned nact;
-    uint64_t end;         /* highest offset written + 1 */
-    char *upload_id;
-    bool initiating;
-    int init_rc;
-    char **etags;         /* etags[i] of part i+1 (PART_COUNT_MAX slots) */
-    unsigned inflight;    /* uploads running */
-    char *meta[META_MAX]; /* "x-amz-meta-distcp-k: v" */
-    unsigned nmeta;
-    bool meta_late;       /* metadata set after the upload began */
-    /* server-side copy (copy_range): the whole object comes from here at
-     * commit; streamed instead when the server refuses */
-    struct s3_fs *copy_fs;
-    char *copy_key, *copy_etag;
-    /* announcing uploads (be_create_opts.pending) */
-    int (*pending)(void *arg, const char *token, bool open, struct errinfo *ei);
-    void *pending_arg;
-    bool announced;       /* the open upload was announced */
-};
-
-static void apart_free(struct apart *p)
+void s3_apart_free(struct apart *p)
 {
     if (p) {
         free(p->buf);
@@ -99,14 +52,14 @@ static void apart_free(struct apart *p)
     }
 }
 
-static void writer_free(struct s3_writer *w)
+void s3_writer_free(struct s3_writer *w)
 {
     if (!w)
         return;
     free(w->path);
     free(w->key);
     for (unsigned i = 0; i < w->nact; i++)
-        apart_free(w->act[i]);
+        s3_apart_free(w->act[i]);
     free(w->upload_id);
     if (w->etags)
         for (unsigned i = 0; i < PART_COUNT_MAX; i++)
@@ -120,58 +73,6 @@ static void writer_free(struct s3_writer *w)
     pthread_cond_destroy(&w->cond);
     free(w);
 }
-
-int s3_copy_object(struct s3_fs *fs, const char *path, const char *from_key,
-                   const char *to_key, const char *const *extra, size_t nextra,
-                   struct errinfo *ei)
-{
-    return s3_copy_object_from(fs, path, fs->bucket, from_key, to_key, extra, nextra, ei);
-}
-
-int s3_copy_object_from(struct s3_fs *fs, const char *path, const char *from_bucket,
-                        const char *from_key, const char *to_key, const char *const *extra,
-                        size_t nextra, struct errinfo *ei)
-{
-    struct http_xresp r = {0};
-    char *src = NULL, *esrc = NULL, *hdr[META_MAX + 2] = {0};
-    size_t nh = 0;
-    int rc;
-    if (nextra > META_MAX)
-        return err_setx(ei, ERR_INTERNAL, "cannot copy '%s': too many headers", path);
-    if (asprintf(&src, "%s/%s", from_bucket, from_key) < 0) {
-        src = NULL;
-        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", path);
-        goto out;
-    }
-    esrc = s3_uri_encode(src, true);
-    if (!esrc || asprintf(&hdr[nh++], "x-amz-copy-source: /%s", esrc) < 0) {
-        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", path);
-        goto out;
-    }
-    for (size_t i = 0; i < nextra; i++)
-        hdr[nh++] = strdup(extra[i]);
-    struct s3_call c = { .method = "PUT", .key = to_key, .headers = (const char *const *)hdr,
-                         .nheaders = nh, .what = path };
-    if ((rc = s3_do(fs, &c, &r, ei)))
-        goto out;
-    if (r.status != 200) {
-        rc = s3_error(fs, &r, "copy", path, ei);
-        goto out;
-    }
-    char *code = r.body ? s3_xml_find(r.body, r.len, "Code") : NULL;
-    if (code) {   /* 200 with an <Error> body */
-        rc = err_setx(ei, ERR_IO, "cannot copy '%s': %s (in a 200 answer)", path, code);
-        free(code);
-    }
-out:
-    http_xresp_free(&r);
-    for (size_t i = 0; i < nh; i++)
-        free(hdr[i]);
-    free(src);
-    free(esrc);
-    return rc;
-}
-
 
 /* Simple PUT (with the metadata when with_meta). */
 static int put_object(struct s3_writer *w, const void *data, size_t n, bool with_meta,
@@ -241,7 +142,7 @@ static char *pending_token(const char *upload_id, const char *key)
 }
 
 /* Tell the engine the upload is open (open) or gone (!open). */
-static int announce(struct s3_writer *w, bool open, struct errinfo *ei)
+int s3_announce(struct s3_writer *w, bool open, struct errinfo *ei)
 {
     if (!w->pending || !w->upload_id || open == w->announced)
         return ERR_OK;
@@ -256,10 +157,9 @@ static int announce(struct s3_writer *w, bool open, struct errinfo *ei)
     return open ? rc : ERR_OK;
 }
 
-static int abort_upload(struct s3_writer *w);
 
 /* The upload id, starting the upload once (other threads wait for it). */
-static int ensure_upload(struct s3_writer *w, struct errinfo *ei)
+int s3_ensure_upload(struct s3_writer *w, struct errinfo *ei)
 {
     pthread_mutex_lock(&w->lock);
     while (w->initiating)
@@ -277,9 +177,9 @@ static int ensure_upload(struct s3_writer *w, struct errinfo *ei)
     pthread_mutex_lock(&w->lock);
     w->upload_id = id;
     pthread_mutex_unlock(&w->lock);
-    if (!rc && (rc = announce(w, true, ei))) {
+    if (!rc && (rc = s3_announce(w, true, ei))) {
         /* not recorded: it must not hold data (nobody could clean it up) */
-        abort_upload(w);
+        s3_abort_upload(w);
         pthread_mutex_lock(&w->lock);
         free(w->upload_id);
         w->upload_id = NULL;
@@ -294,12 +194,12 @@ static int ensure_upload(struct s3_writer *w, struct errinfo *ei)
 }
 
 /* UploadPart of p (len bytes); records its ETag. p is owned by the caller. */
-static int upload_part(struct s3_writer *w, struct apart *p, size_t len, struct errinfo *ei)
+int s3_upload_part(struct s3_writer *w, struct apart *p, size_t len, struct errinfo *ei)
 {
     struct http_xresp r = {0};
     char *q = NULL, *eid = NULL;
     int rc;
-    if ((rc = ensure_upload(w, ei)))
+    if ((rc = s3_ensure_upload(w, ei)))
         return rc;
     eid = s3_uri_encode(w->upload_id, false);
     if (!eid || asprintf(&q, "partNumber=%u&uploadId=%s", p->idx + 1, eid) < 0) {
@@ -333,7 +233,7 @@ out:
     return rc;
 }
 
-static int complete(struct s3_writer *w, unsigned nparts, struct errinfo *ei)
+int s3_complete(struct s3_writer *w, unsigned nparts, struct errinfo *ei)
 {
     struct http_xresp r = {0};
     char *q = NULL, *eid = NULL, *body = NULL;
@@ -417,13 +317,13 @@ out:
 
 /* Best effort (s3rver lacks Abort); the upload is announced gone unless the
  * failure is worth a later retry. Returns abort_by_id's code. */
-static int abort_upload(struct s3_writer *w)
+int s3_abort_upload(struct s3_writer *w)
 {
     if (!w->upload_id)
         return ERR_OK;
     int rc = abort_by_id(w->fs, w->path, w->key, w->upload_id, NULL);
     if (rc == ERR_OK || rc == ERR_NOT_FOUND || rc == ERR_UNSUPPORTED)
-        announce(w, false, NULL);
+        s3_announce(w, false, NULL);
     return rc;
 }
 
@@ -488,7 +388,7 @@ int s3_create(struct be_fs *f, const char *path, const struct be_create_opts *op
     *out = (struct be_file *)w;
     w = NULL;
 out:
-    writer_free(w);
+    s3_writer_free(w);
     return rc;
 }
 
@@ -502,7 +402,7 @@ uint64_t s3_part_size(uint64_t size)
 }
 
 /* Bytes of part idx when the object ends at `end`. */
-static uint64_t part_len(const struct s3_writer *w, unsigned idx, uint64_t end)
+uint64_t s3_part_len(const struct s3_writer *w, unsigned idx, uint64_t end)
 {
     uint64_t start = (uint64_t)idx * w->part_size;
     if (end <= start)
@@ -603,7 +503,7 @@ static int write_piece(struct s3_writer *w, uint64_t off, const unsigned char *b
      * an object that needs several parts */
     uint64_t have = covered(p);
     bool last_by_hint = w->size_hint > w->part_size &&
-                        have == part_len(w, idx, w->size_hint) && p->niv == 1 &&
+                        have == s3_part_len(w, idx, w->size_hint) && p->niv == 1 &&
                         p->iv[0].a == 0 && w->end <= w->size_hint;
     if (have == w->part_size || last_by_hint) {
         full = p;
@@ -614,8 +514,8 @@ static int write_piece(struct s3_writer *w, uint64_t off, const unsigned char *b
 out:
     pthread_mutex_unlock(&w->lock);
     if (full) {
-        rc = upload_part(w, full, full_len, ei);
-        apart_free(full);
+        rc = s3_upload_part(w, full, full_len, ei);
+        s3_apart_free(full);
         pthread_mutex_lock(&w->lock);
         w->inflight--;
         pthread_mutex_unlock(&w->lock);
@@ -695,33 +595,6 @@ int s3_wsetmeta(struct be_file *f, const char *key, const char *value, struct er
     return ERR_OK;
 }
 
-static int multipart_copy(struct s3_writer *w, bool *refused, struct errinfo *ei);
-static void reset_upload(struct s3_writer *w);
-
-/* The object just completed, copied onto itself in parts with the metadata
- * that came late. ERR_UNSUPPORTED when the server has no UploadPartCopy. */
-static int self_copy_parts(struct s3_writer *w, struct errinfo *ei)
-{
-    bool refused = false;
-    struct errinfo e2 = {0};
-    free(w->copy_key);
-    free(w->copy_etag);
-    w->copy_etag = NULL;
-    if (!(w->copy_key = strdup(w->key)))
-        return err_setx(ei, ERR_NOMEM, "cannot record metadata on '%s': out of memory", w->path);
-    w->copy_fs = w->fs;
-    reset_upload(w);
-    int rc = multipart_copy(w, &refused, &e2);
-    if (refused) {
-        w->fs->no_part_copy = true;
-        return err_setx(ei, ERR_UNSUPPORTED, "cannot record metadata on '%s': the object is "
-                        "over 5 GiB and the server has no UploadPartCopy", w->path);
-    }
-    if (rc && ei)
-        *ei = e2;
-    return rc;
-}
-
 /* Multipart: upload what is left, check every part, complete. */
 static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
 {
@@ -729,29 +602,29 @@ static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
     unsigned nparts = w->end ? (unsigned)((w->end - 1) / w->part_size) + 1 : 0;
     while (w->nact && !rc) {
         struct apart *p = w->act[--w->nact];
-        uint64_t want = part_len(w, p->idx, w->end);
+        uint64_t want = s3_part_len(w, p->idx, w->end);
         if (p->niv != 1 || p->iv[0].a != 0 || p->iv[0].b != want || p->idx + 1 > nparts)
             rc = err_setx(ei, ERR_INTERNAL, "cannot write '%s': bytes missing in part %u",
                           w->path, p->idx + 1);
         else
-            rc = upload_part(w, p, (size_t)want, ei);
-        apart_free(p);
+            rc = s3_upload_part(w, p, (size_t)want, ei);
+        s3_apart_free(p);
     }
     for (unsigned i = 0; !rc && i < nparts; i++)
         if (!w->etags[i])
             rc = err_setx(ei, ERR_INTERNAL, "cannot write '%s': part %u of %u was never "
                           "written", w->path, i + 1, nparts);
     if (!rc)
-        rc = complete(w, nparts, ei);
+        rc = s3_complete(w, nparts, ei);
     if (rc) {
-        abort_upload(w);
+        s3_abort_upload(w);
         return rc;
     }
-    announce(w, false, NULL);
+    s3_announce(w, false, NULL);
     if (w->meta_late && w->end > w->fs->copy_threshold && !w->fs->no_part_copy) {
         /* onto itself in parts (over 5 GiB CopyObject cannot); a server
          * without UploadPartCopy gets CopyObject below where it can */
-        rc = self_copy_parts(w, ei);
+        rc = s3_self_copy_parts(w, ei);
         if (rc != ERR_UNSUPPORTED || w->end > COPY_MAX)
             return rc;
         rc = ERR_OK;
@@ -768,284 +641,17 @@ static int commit_multipart(struct s3_writer *w, struct errinfo *ei)
     return rc;
 }
 
-/* Server-side copy: only a whole object onto a writer that has nothing yet,
- * on the same server with the same keys; the copy itself happens at commit
- * (CopyObject, or UploadPartCopy over the copy threshold), so nothing is
- * visible before. Anything else: ERR_UNSUPPORTED (the engine streams). */
-int s3_copy_range(struct be_file *r, uint64_t roff, struct be_file *wf, uint64_t woff,
-                  uint64_t len, uint64_t *done, struct errinfo *ei)
-{
-    struct s3_writer *w = (struct s3_writer *)wf;
-    struct s3_fs *sfs = NULL;
-    const char *key = NULL, *etag = NULL;
-    uint64_t size = 0;
-    *done = 0;
-    s3_reader_source(r, &sfs, &key, &etag, &size);
-    if (roff || woff || len != size || !len || w->end || w->nact ||
-        w->upload_id || w->copy_key || w->direct || strcmp(sfs->endpoint, w->fs->endpoint) ||
-        strcmp(sfs->cred.akid, w->fs->cred.akid) || strcmp(sfs->cred.secret, w->fs->cred.secret))
-        return err_setx(ei, ERR_UNSUPPORTED, "cannot copy '%s' on the server: not a whole "
-                        "object on the same server", w->path);
-    char *src = NULL;
-    if (asprintf(&src, "%s/%s", sfs->bucket, key) < 0 || !(w->copy_key = strdup(key)) ||
-        (etag && !(w->copy_etag = strdup(etag)))) {
-        free(src);
-        return err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
-    }
-    free(src);
-    w->copy_fs = sfs;
-    w->end = len;
-    *done = len;
-    s3_reader_seek(r, roff + len);
-    return ERR_OK;
-}
-
-bool s3_copy_whole(struct be_fs *src, struct be_fs *dst)
-{
-    const struct s3_fs *a = (const struct s3_fs *)src, *b = (const struct s3_fs *)dst;
-    return !a->no_part_copy && !b->no_part_copy && !strcmp(a->endpoint, b->endpoint) &&
-           !strcmp(a->cred.akid, b->cred.akid) && !strcmp(a->cred.secret, b->cred.secret);
-}
-
-/* The fallback of a refused server-side copy: read the source and write it
- * as any data. */
-static int stream_copy(struct s3_writer *w, struct errinfo *ei)
-{
-    struct be_file *rd = NULL;
-    char *path = NULL;
-    unsigned char *buf = malloc(PART_MIN);
-    uint64_t off = 0, want = w->end;
-    int rc;
-    if (!buf || asprintf(&path, "/%s", w->copy_key) < 0) {
-        path = NULL;
-        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
-        goto out;
-    }
-    w->end = 0;
-    if ((rc = s3_reader_open(w->copy_fs, path, &rd, ei)))
-        goto out;
-    while (!rc && off < want) {
-        size_t got = 0;
-        if ((rc = s3_reader_read(rd, buf, PART_MIN, &got, ei)))
-            break;
-        if (!got || off + got > want) {
-            rc = err_setx(ei, ERR_SHORT_READ, "cannot copy '%s': the source '%s' changed",
-                          w->path, path);
-            break;
-        }
-        rc = s3_write((struct be_file *)w, off, buf, got, ei);
-        off += got;
-    }
-out:
-    if (rd)
-        s3_reader_close(rd);
-    free(path);
-    free(buf);
-    return rc;
-}
-
-/* The source's metadata (x-amz-meta-* lines) as the writer's, for a copy
- * in parts (CopyObject's COPY directive has no UploadPartCopy twin). */
-static int source_meta(struct s3_writer *w, struct errinfo *ei)
-{
-    struct http_xresp r = {0};
-    char *path = NULL;
-    int rc;
-    if (asprintf(&path, "/%s", w->copy_key) < 0) {
-        path = NULL;
-        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
-        goto out;
-    }
-    if ((rc = s3_head(w->copy_fs, path, w->copy_key, &r, ei)))
-        goto out;
-    for (const char *p = r.headers; p && *p;) {
-        const char *eol = strchr(p, '\n');
-        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
-        while (ll && (p[ll - 1] == '\r' || p[ll - 1] == ' '))
-            ll--;
-        if (ll > 11 && !strncasecmp(p, "x-amz-meta-", 11) && memchr(p, ':', ll)) {
-            if (w->nmeta == META_MAX) {
-                rc = err_setx(ei, ERR_LIMIT, "cannot copy '%s' in parts: the source has more "
-                              "than %d metadata keys", w->path, META_MAX);
-                goto out;
-            }
-            char *h = strndup(p, ll);
-            if (!h) {
-                rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
-                goto out;
-            }
-            for (char *q = h; *q != ':'; q++)   /* signed header names are lowercase */
-                *q = (char)(*q >= 'A' && *q <= 'Z' ? *q + 32 : *q);
-            w->meta[w->nmeta++] = h;
-        }
-        p = eol ? eol + 1 : NULL;
-    }
-out:
-    http_xresp_free(&r);
-    free(path);
-    return rc;
-}
-
-/* UploadPartCopy of source bytes [off, off + n) as part idx + 1. */
-static int upload_part_copy(struct s3_writer *w, unsigned idx, uint64_t off, uint64_t n,
-                            struct errinfo *ei)
-{
-    struct http_xresp r = {0};
-    char *q = NULL, *eid = NULL, *src = NULL, *esrc = NULL, *hdr[3] = {0};
-    size_t nh = 0;
-    int rc = ERR_OK;
-    eid = s3_uri_encode(w->upload_id, false);
-    if (!eid || asprintf(&q, "partNumber=%u&uploadId=%s", idx + 1, eid) < 0)
-        q = NULL;
-    if (asprintf(&src, "%s/%s", w->copy_fs->bucket, w->copy_key) < 0)
-        src = NULL;
-    esrc = src ? s3_uri_encode(src, true) : NULL;
-    if (!q || !esrc || asprintf(&hdr[nh++], "x-amz-copy-source: /%s", esrc) < 0 ||
-        asprintf(&hdr[nh++], "x-amz-copy-source-range: bytes=%llu-%llu",
-                 (unsigned long long)off, (unsigned long long)(off + n - 1)) < 0 ||
-        (w->copy_etag && asprintf(&hdr[nh++], "x-amz-copy-source-if-match: %s",
-                                  w->copy_etag) < 0)) {
-        if (nh)
-            hdr[--nh] = NULL;
-        rc = err_setx(ei, ERR_NOMEM, "cannot copy '%s': out of memory", w->path);
-        goto out;
-    }
-    struct s3_call c = { .method = "PUT", .key = w->key, .query = q,
-                         .headers = (const char *const *)hdr, .nheaders = nh, .what = w->path };
-    if ((rc = s3_do(w->fs, &c, &r, ei)))
-        goto out;
-    if (r.status != 200) {
-        rc = s3_error(w->fs, &r, "copy a part of", w->path, ei);
-        goto out;
-    }
-    char *code = r.body ? s3_xml_find(r.body, r.len, "Code") : NULL;
-    char *etag = r.body ? s3_xml_find(r.body, r.len, "ETag") : NULL;
-    if (code || !etag || strlen(etag) > 100) {
-        rc = err_setx(ei, code ? ERR_IO : ERR_PROTOCOL, "cannot copy part %u of '%s': %s", idx + 1,
-                      w->path, code ? code : "no usable ETag in the answer");
-        free(etag);
-    } else {
-        free(w->etags[idx]);
-        w->etags[idx] = etag;
-    }
-    free(code);
-out:
-    http_xresp_free(&r);
-    for (size_t i = 0; i < nh; i++)
-        free(hdr[i]);
-    free(q);
-    free(eid);
-    free(src);
-    free(esrc);
-    return rc;
-}
-
-/* A server-side copy in parts: CreateMultipartUpload (with our metadata or
- * the source's), UploadPartCopy of each part, complete. *refused when the
- * server has no UploadPartCopy (s3rver): the caller streams instead. */
-static int multipart_copy(struct s3_writer *w, bool *refused, struct errinfo *ei)
-{
-    uint64_t len = w->end, ps = w->fs->copy_part;
-    uint64_t min = ((len + PART_COUNT_MAX - 1) / PART_COUNT_MAX + (1ull << 20) - 1) &
-                   ~((1ull << 20) - 1);
-    int rc;
-    *refused = false;
-    if (ps < min)
-        ps = min;
-    unsigned nparts = (unsigned)((len + ps - 1) / ps), i = 0;
-    if (!w->nmeta && (rc = source_meta(w, ei)))
-        return rc;
-    if ((rc = ensure_upload(w, ei)))
-        return rc;
-    for (i = 0; i < nparts && !rc; i++) {
-        uint64_t off = (uint64_t)i * ps;
-        rc = upload_part_copy(w, i, off, len - off < ps ? len - off : ps, ei);
-    }
-    if (!rc)
-        rc = complete(w, nparts, ei);
-    if (rc) {
-        abort_upload(w);
-        *refused = rc == ERR_UNSUPPORTED && i == 1;
-        return rc;
-    }
-    announce(w, false, NULL);
-    return ERR_OK;
-}
-
-/* Forget a refused copy's upload so that the streamed copy starts afresh
- * (a record still open stays for resume / job clean to abort). */
-static void reset_upload(struct s3_writer *w)
-{
-    free(w->upload_id);
-    w->upload_id = NULL;
-    w->init_rc = 0;
-    w->announced = false;
-    for (unsigned i = 0; i < PART_COUNT_MAX; i++) {
-        free(w->etags[i]);
-        w->etags[i] = NULL;
-    }
-}
-
-/* Commit of a server-side copy: CopyObject with our metadata (REPLACE), or
- * the source's (COPY: its distcp digest stays true of the same bytes). */
-static int commit_copy(struct s3_writer *w, bool *streamed, struct errinfo *ei)
-{
-    const char *hdr[META_MAX + 3];
-    char *ifm = NULL;
-    size_t nh = 0;
-    *streamed = false;
-    if (w->end > w->fs->copy_threshold) {
-        bool refused = false;
-        struct errinfo e3 = {0};
-        int rc = w->fs->no_part_copy ? ERR_UNSUPPORTED : multipart_copy(w, &refused, &e3);
-        if (rc == ERR_OK)
-            return ERR_OK;
-        if (!refused && !w->fs->no_part_copy) {
-            if (ei)
-                *ei = e3;
-            return rc;
-        }
-        w->fs->no_part_copy = true;   /* the server has no UploadPartCopy: stream */
-        reset_upload(w);
-        if (!w->nmeta)
-            source_meta(w, NULL);     /* best effort: the copy keeps the metadata */
-        *streamed = true;
-        return stream_copy(w, ei);
-    }
-    if (w->copy_etag && asprintf(&ifm, "x-amz-copy-source-if-match: %s", w->copy_etag) >= 0)
-        hdr[nh++] = ifm;
-    hdr[nh++] = w->nmeta ? "x-amz-metadata-directive: REPLACE" : "x-amz-metadata-directive: COPY";
-    if (w->nmeta)
-        hdr[nh++] = "Content-Type: application/octet-stream";
-    for (unsigned i = 0; i < w->nmeta && nh < META_MAX; i++)
-        hdr[nh++] = w->meta[i];
-    struct errinfo e2 = {0};
-    int rc = s3_copy_object_from(w->fs, w->path, w->copy_fs->bucket, w->copy_key, w->key,
-                                 hdr, nh, &e2);
-    free(ifm);
-    if (rc == ERR_UNSUPPORTED || rc == ERR_ACCESS || rc == ERR_INVAL) {
-        /* the server cannot (or these keys may not) copy: stream it */
-        if (!w->nmeta)
-            source_meta(w, NULL);     /* best effort: the copy keeps the metadata */
-        *streamed = true;
-        return stream_copy(w, ei);
-    }
-    if (rc && ei)
-        *ei = e2;
-    return rc;
-}
-
 int s3_commit(struct be_file *f, struct errinfo *ei)
 {
     struct s3_writer *w = (struct s3_writer *)f;
     int rc;
     if (w->copy_key) {
         bool streamed = false;
-        rc = commit_copy(w, &streamed, ei);
+        rc = s3_commit_copy(w, &streamed, ei);
         if (!streamed || rc) {
             if (rc && w->upload_id)
-                abort_upload(w);
-            writer_free(w);
+                s3_abort_upload(w);
+            s3_writer_free(w);
             return rc;
         }
     }
@@ -1059,7 +665,7 @@ int s3_commit(struct be_file *f, struct errinfo *ei)
     } else {
         rc = commit_multipart(w, ei);
     }
-    writer_free(w);
+    s3_writer_free(w);
     return rc;
 }
 
@@ -1069,133 +675,7 @@ void s3_abort(struct be_file *f)
     if (!w)
         return;
     if (w->upload_id)
-        abort_upload(w);
-    writer_free(w);
+        s3_abort_upload(w);
+    s3_writer_free(w);
 }
 
-/* ------------------------------------------------------ shared writers */
-
-/* backend.h wshare: the multipart upload starts now; the token is "<part
- * size> <upload id>" and joiners' ranges keep to whole parts. */
-int s3_wshare(struct be_file *f, char *tok, size_t n, uint64_t *align, struct errinfo *ei)
-{
-    struct s3_writer *w = (struct s3_writer *)f;
-    int rc;
-    if (w->direct || w->copy_key || w->end)
-        return err_setx(ei, ERR_UNSUPPORTED, "cannot share the writer of '%s'", w->path);
-    if ((rc = ensure_upload(w, ei)))
-        return rc;
-    if ((size_t)snprintf(tok, n, "%llu %s", (unsigned long long)w->part_size, w->upload_id) >= n)
-        return err_setx(ei, ERR_TOO_LONG, "cannot share the writer of '%s': upload id too long",
-                        w->path);
-    *align = w->part_size;
-    return ERR_OK;
-}
-
-/* wjoin: a writer of its own that uploads the parts of [off, off + len)
- * into the owner's upload and keeps their ETags for the receipt. */
-int s3_wjoin(struct be_fs *f, const char *path, const char *tok, uint64_t off, uint64_t len,
-             struct be_file **out, struct errinfo *ei)
-{
-    struct s3_fs *fs = (struct s3_fs *)f;
-    char *end = NULL;
-    int rc = ERR_OK;
-    *out = NULL;
-    unsigned long long ps = strtoull(tok, &end, 10);
-    if (ps < PART_MIN || !end || *end != ' ' || !end[1] || off % ps ||
-        (off + len) / ps > PART_COUNT_MAX)
-        return err_setx(ei, ERR_INVAL, "cannot join the upload of '%s': bad token or range",
-                        path);
-    struct s3_writer *w = calloc(1, sizeof *w);
-    if (!w)
-        return err_setx(ei, ERR_NOMEM, "cannot join the upload of '%s': out of memory", path);
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_cond_init(&w->cond, NULL);
-    if (!(w->path = strdup(path)) || !(w->key = s3_key_of(path)) ||
-        !(w->etags = calloc(PART_COUNT_MAX, sizeof *w->etags)) ||
-        !(w->upload_id = strdup(end + 1))) {
-        rc = err_setx(ei, ERR_NOMEM, "cannot join the upload of '%s': out of memory", path);
-        writer_free(w);
-        return rc;
-    }
-    w->fs = fs;
-    w->part_size = ps;
-    w->size_hint = off + len;    /* the range's last part goes out when complete */
-    *out = (struct be_file *)w;
-    return ERR_OK;
-}
-
-/* wjoin_end: upload what is left of the range; the receipt lists its parts
- * as "<part number> <ETag>" lines. */
-int s3_wjoin_end(struct be_file *f, bool ok, char *receipt, size_t n, struct errinfo *ei)
-{
-    struct s3_writer *w = (struct s3_writer *)f;
-    int rc = ERR_OK;
-    while (ok && w->nact && !rc) {
-        struct apart *p = w->act[--w->nact];
-        uint64_t want = part_len(w, p->idx, w->size_hint);
-        if (p->niv != 1 || p->iv[0].a != 0 || p->iv[0].b != want)
-            rc = err_setx(ei, ERR_INTERNAL, "cannot write '%s': bytes missing in part %u",
-                          w->path, p->idx + 1);
-        else
-            rc = upload_part(w, p, (size_t)want, ei);
-        apart_free(p);
-    }
-    size_t used = 0;
-    if (receipt && n)
-        receipt[0] = 0;
-    for (unsigned i = 0; ok && !rc && i < PART_COUNT_MAX; i++) {
-        if (!w->etags[i])
-            continue;
-        int k = snprintf(receipt + used, n - used, "%u %s\n", i + 1, w->etags[i]);
-        if (k < 0 || (size_t)k >= n - used)
-            rc = err_setx(ei, ERR_LIMIT, "cannot write '%s': too many parts for one receipt",
-                          w->path);
-        else
-            used += (size_t)k;
-    }
-    writer_free(w);    /* never aborts the upload: it is the owner's */
-    return rc;
-}
-
-/* wreceipt: the owner takes the ETags of another process's parts. */
-int s3_wreceipt(struct be_file *f, uint64_t off, uint64_t len, const char *receipt,
-                struct errinfo *ei)
-{
-    struct s3_writer *w = (struct s3_writer *)f;
-    if (!len || off % w->part_size)
-        return err_setx(ei, ERR_INVAL, "bad receipt for '%s': range not on a part boundary",
-                        w->path);
-    unsigned first = (unsigned)(off / w->part_size);
-    unsigned last = (unsigned)((off + len - 1) / w->part_size);
-    unsigned got = 0;
-    const char *s = receipt;
-    while (s && *s) {
-        char *e = NULL;
-        unsigned long num = strtoul(s, &e, 10);
-        const char *tag = e && *e == ' ' ? e + 1 : NULL;
-        const char *nl = tag ? strchr(tag, '\n') : NULL;
-        if (!nl || num < (unsigned long)first + 1 || num > (unsigned long)last + 1 ||
-            nl == tag || nl - tag > 100)
-            return err_setx(ei, ERR_INVAL, "bad receipt for '%s': '%.40s'", w->path, s);
-        char *etag = strndup(tag, (size_t)(nl - tag));
-        if (!etag)
-            return err_setx(ei, ERR_NOMEM, "cannot write '%s': out of memory", w->path);
-        pthread_mutex_lock(&w->lock);
-        if (!w->etags[num - 1])
-            got++;
-        free(w->etags[num - 1]);
-        w->etags[num - 1] = etag;
-        pthread_mutex_unlock(&w->lock);
-        s = nl + 1;
-    }
-    if (got != last - first + 1)
-        return err_setx(ei, ERR_INVAL, "bad receipt for '%s': %u of the %u parts of bytes "
-                        "%llu..%llu", w->path, got, last - first + 1, (unsigned long long)off,
-                        (unsigned long long)(off + len));
-    pthread_mutex_lock(&w->lock);
-    if (off + len > w->end)
-        w->end = off + len;
-    pthread_mutex_unlock(&w->lock);
-    return ERR_OK;
-}

@@ -1,5 +1,7 @@
-/* webhdfs_int.h - what the WebHDFS backend's files share (webhdfs.c: calls,
- * retries, status, reads, writes, open/close; webhdfs_acl.c: ACLs;
+/* webhdfs_int.h - what the WebHDFS backend's files share (webhdfs.c: open,
+ * close, the ops table; webhdfs_call.c: calls, errors, retries, failover;
+ * webhdfs_read.c: status, listing, reads; webhdfs_ns.c: namespace changes,
+ * attributes, metadata; webhdfs_write.c: writers; webhdfs_acl.c: ACLs;
  * webhdfs_cksum.c: GETFILECHECKSUM; webhdfs_snap.c: snapshots). Private to
  * src/backend/webhdfs/. Threading as webhdfs.c says. */
 #ifndef DISTCP_WEBHDFS_INT_H
@@ -8,6 +10,7 @@
 #include "backend/http/http.h"
 #include "util/checksum.h"
 #include "util/idmap.h"
+#include "util/retry.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -33,7 +36,7 @@ struct wh_fs {
     char *bases[WH_MAX_NN]; /* "http://host:port/webhdfs/v1", one per NameNode */
     unsigned nbases;
     atomic_uint active;     /* index into bases: the NameNode believed active */
-    unsigned retry_base_ms, attempts;
+    struct retry_policy retry; /* resolved at open (-D / env, docs/protocols.md §4) */
     char *user;      /* escaped user.name value; NULL through a gateway */
     bool gateway;    /* http(s)://gw/gateway/<topology>/webhdfs/v1/...: paths carry the prefix */
     char *buser, *bpass, *ca_file; /* Basic credentials, CA bundle (may be NULL) */
@@ -112,6 +115,56 @@ int wh_stat(struct be_fs *f, const char *path, struct be_stat *st, struct errinf
 int wh_hexv(int c);
 /* Send a writer's buffered bytes (CREATE first, APPEND after). */
 int wh_flush_buf(struct wh_writer *w, struct errinfo *ei);
+
+/* Slots and helpers defined in one file of the folder and used in another
+ * (mostly by webhdfs.c's ops table). */
+/* webhdfs_call.c: a NameNode call answered {"boolean": b}. */
+int wh_nn_bool(struct wh_fs *fs, const char *method, const char *path, const char *op,
+               const char *extra, const char *verb, bool *result, char *exc, size_t excn,
+               struct errinfo *ei);
+/* webhdfs_read.c: the list and reader slots. */
+int wh_list(struct be_fs *f, const char *path, be_list_cb cb, void *arg,
+            struct errinfo *ei);
+int wh_open_read(struct be_fs *f, const char *path, uint64_t off, struct be_file **out,
+                 struct errinfo *ei);
+int wh_read(struct be_file *f, void *buf, size_t n, size_t *got, struct errinfo *ei);
+void wh_close_read(struct be_file *f);
+/* webhdfs_ns.c: namespace and attribute slots; rename_over = RENAME with
+ * OVERWRITE; set_times = SETTIMES (ns in, ms sent); put_meta = distcp
+ * metadata as a "user.distcp.<key>" xattr; apply_all = setattr's work. */
+int wh_delete(struct wh_fs *fs, const char *path, bool recursive, struct errinfo *ei);
+int wh_remove(struct be_fs *f, const char *path, bool recursive, struct errinfo *ei);
+int wh_mkdirs(struct be_fs *f, const char *path, uint32_t mode, struct errinfo *ei);
+int wh_rename_over(struct wh_fs *fs, const char *from, const char *to, struct errinfo *ei);
+int wh_rename(struct be_fs *f, const char *from, const char *to, struct errinfo *ei);
+int wh_set_times(struct wh_fs *fs, const char *path, int64_t mtime_ns, int64_t atime_ns,
+                 struct errinfo *ei);
+int wh_getmeta(struct be_fs *f, const char *path, const char *key, char **value,
+               struct errinfo *ei);
+int wh_getattrs(struct be_fs *f, const char *path, unsigned what, struct be_attrs *out,
+                struct errinfo *ei);
+int wh_put_meta(struct wh_fs *fs, const char *path, const char *key, const char *value,
+                struct errinfo *ei);
+int wh_setmeta(struct be_fs *f, const char *path, const char *key, const char *value,
+               struct errinfo *ei);
+int wh_apply_all(struct wh_fs *fs, const char *path, const struct be_attrs *a,
+                 unsigned what, struct errinfo *ei);
+int wh_setattr(struct be_fs *f, const char *path, const struct be_attrs *a,
+               unsigned what, struct errinfo *ei);
+/* webhdfs_write.c: the writer slots. */
+int wh_create(struct be_fs *f, const char *path, const struct be_create_opts *opts,
+              struct be_file **out, struct errinfo *ei);
+int wh_open_append(struct be_fs *f, const char *path, struct be_file **out,
+                   struct errinfo *ei);
+int wh_write(struct be_file *f, uint64_t off, const void *buf, size_t n,
+             struct errinfo *ei);
+int wh_finish(struct be_file *f, struct be_stat *st, struct errinfo *ei);
+int wh_wsetattr(struct be_file *f, const struct be_attrs *a, unsigned what,
+                struct errinfo *ei);
+int wh_wsetmeta(struct be_file *f, const char *key, const char *value,
+                struct errinfo *ei);
+void wh_abort(struct be_file *f);
+int wh_commit(struct be_file *f, struct errinfo *ei);
 
 /* webhdfs_acl.c: the whole ACL as POSIX text (NULL: only the permission
  * bits) / make it so (NULL: REMOVEACL). */

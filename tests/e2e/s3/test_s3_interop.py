@@ -381,6 +381,34 @@ def test_retries_exhausted_fail_clearly(server, tmp_path, proxy):
     assert proxy.count("PUT", "/ex/a") >= 4
 
 
+def test_backend_retries_not_multiplied(server, tmp_path, proxy):
+    """A write answered 503 every time is sent exactly the backend's 4 attempts: the
+    backend marks the failure as retried and the engine does not retry it again
+    (before: 4 x 3 = 12 requests for one failure)."""
+    info = server
+    src = make_tree(str(tmp_path / "src"), {"a": "aaa"})
+    proxy.rule("PUT", "/nm/a", status=503, body=SLOW, times=None)
+    p = run(src, s3(info, "/nm"), env=penv(info, proxy))
+    assert p.returncode != 0
+    assert "SlowDown" in p.err and "/nm/a" in p.err, p.err
+    assert proxy.count("PUT", "/nm/a") == 4
+
+
+def test_listing_retries_not_multiplied(server, tmp_path, proxy):
+    """A directory listing answered 503 every time: 4 ListObjectsV2 requests for that
+    directory (the walk does not retry the backend's exhausted retries), then the job
+    fails naming it."""
+    info = server
+    src = make_tree(str(tmp_path / "src"), {"sub": {"x": "xx"}, "y": "yy"})
+    run(src, s3(info, "/lsm"), check=0, env=info["env"])
+    needle = "prefix=lsm%2Fsub%2F"
+    proxy.rule("GET", needle, status=503, body=SLOW, times=None)
+    p = run(s3(info, "/lsm"), str(tmp_path / "back"), env=penv(info, proxy))
+    assert p.returncode != 0
+    assert "SlowDown" in p.err, p.err
+    assert proxy.count("GET", needle) == 4
+
+
 def test_200_with_error_body_is_an_error(server, tmp_path, proxy):
     info = server
     src = make_tree(str(tmp_path / "src"), {"m.bin": 9 * 1024 * 1024})

@@ -124,6 +124,18 @@ def test_retry_bounded(srv, tmp_path):
     assert n % 4 == 0 and n > 0, n    # each stat: 4 attempts, then the error
 
 
+def test_retry_not_multiplied(srv, tmp_path):
+    """A CREATE answered 503 forever: the backend's 4 attempts, then the error; the
+    engine does not retry what the backend already retried (before: 4 x 3)."""
+    root, info = srv
+    src = make_tree(str(tmp_path / "src"), {"f": "x"})
+    ctl(info, "POST", "faults", {"kind": "status", "status": 503, "op": "CREATE",
+                                 "role": "nn", "path": "/nomult", "count": -1})
+    p = run(src, uri(info, "/nomult"), env=FAST)
+    assert p.returncode != 0
+    assert len(seen(info, "CREATE", "/nomult")) == 4
+
+
 def test_no_retry_on_4xx(srv, tmp_path):
     root, info = srv
     src = make_tree(str(tmp_path / "src"), {"f": "x"})
