@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# test.sh - the whole test suite: install what is missing, build normally and
-# with ASan+UBSan, run ctest (unit tests, backend conformance, end-to-end) on both.
+# test.sh - the whole test suite: install what is missing, build the test build
+# (-DDISTCP_TESTING=ON: test-only backends and hooks) normally and with
+# ASan+UBSan, run ctest (unit tests, backend conformance, end-to-end, lint) on
+# both (the slow scale tests once, in the release pass), print the ten slowest
+# tests of each pass and one closing line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -14,7 +17,8 @@ bash scripts/build.sh build-asan -DDISTCP_TESTING=ON -DDISTCP_SANITIZE=ON -DCMAK
 echo "== ctest (ASan+UBSan)"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-(cd build-asan && DISTCP_SANITIZED=1 ctest --output-on-failure -j "$jobs" | tee ctest.out)
+# the scale tests (label "scale") ran in the release pass; not again under ASan
+(cd build-asan && DISTCP_SANITIZED=1 ctest --output-on-failure -j "$jobs" -LE scale | tee ctest.out)
 slowest() {  # the ten slowest tests of a ctest run, from its summary lines
   echo "== ten slowest tests ($1)"
   grep -E '^ *[0-9]+/[0-9]+ Test +#' "$1/ctest.out" |

@@ -78,8 +78,6 @@ int copy_range_data(struct wctx *w, struct xfer *x, struct be_file *wr,
     int rc;
     *crc_ok = true;
     *readside = true;
-    if ((rc = tp_fail_read(x->src, ei)))
-        goto out;
     if ((rc = x->sfs->ops->open_read(x->sfs, x->src, off, &rd, ei)))
         goto out;
     /* fast path: the store copies without us (reflink / copy_file_range) */
@@ -175,7 +173,7 @@ void copy_tmp_tag(struct wctx *w, char *buf, size_t n)
 }
 
 /* Start the target file of x: temp or direct per -direct, size hint for
- * preallocation; honours the test build's fail_write hook (testpoint.h). */
+ * preallocation. */
 int copy_open_writer(struct wctx *w, struct xfer *x, bool shared, struct be_file **wr,
                      struct errinfo *ei)
 {
@@ -195,8 +193,6 @@ int copy_open_writer(struct wctx *w, struct xfer *x, bool shared, struct be_file
     co.pending = j->rec ? j->rec->ops->pending : NULL;   /* open uploads recorded for */
     co.pending_arg = j->rec ? j->rec->ctx : NULL;        /* resume / job clean */
     co.shared = shared;
-    if ((rc = tp_fail_write(x->dst, ei)))
-        return rc;
     if (!co.direct && (rc = job_ensure_tmp_dir(j, ei)))
         return rc;
     return x->tfs->ops->create(x->tfs, x->dst, &co, wr, ei);

@@ -144,8 +144,6 @@ static inline void job_count(struct job *j, enum counter c, uint64_t v)
 }
 /* "1.5 MiB" style sizes (progress, job status). */
 void job_human_bytes(double b, char *buf, size_t n);
-/* A JSON string literal of s on f (--json output, job commands). */
-void job_json_str(FILE *f, const char *s);
 /* Hadoop counter key of counter i ("COPY", "BYTESCOPIED", ...). */
 const char *job_counter_key(int i);
 /* Build "<root>/<key>" in buf ('/' form); returns ERR_TOO_LONG if it does not fit. */

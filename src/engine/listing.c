@@ -172,15 +172,11 @@ static int walk_cb(void *arg, const char *name, size_t namelen, const struct be_
 }
 
 /* List one directory with the walk's retries (B §10: each listStatus is
- * retried up to 3 times). `stop`: a callback error (retrying cannot help).
- * The test build may fail a directory as an unreadable one would
- * (testpoint.h fail_list). */
+ * retried up to 3 times). `stop`: a callback error (retrying cannot help). */
 static int list_dir(struct be_fs *fs, const char *path, be_list_cb cb, void *arg,
                     const struct errinfo *stop, const struct options *o, struct errinfo *ei)
 {
-    int rc = tp_fail_list(fs, path, ei);
-    if (rc)
-        return rc;
+    int rc = ERR_OK;
     for (int attempt = 0; attempt < 3; attempt++) {
         rc = fs->ops->list(fs, path, cb, arg, ei);
         if (!rc || policy_decide(rc, ei, SIDE_LIST, o, attempt) != POLICY_RETRY || (stop && stop->code))

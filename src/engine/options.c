@@ -166,6 +166,8 @@ int options_resolve(struct options *o)
         long mb = atol(v);
         s->sort_mem = (size_t)(mb < 1 ? 1 : mb) << 20;
     }
+    if ((v = text_of(o, SET_JOURNAL_INTERVAL_MS)) && atoi(v) > 0)
+        s->journal_ms = (unsigned)atoi(v);
     v = text_of(o, SET_TMPDIR);
     if (!(s->tmpdir = strdup(v ? v : "/tmp")))
         return -1;
@@ -229,6 +231,9 @@ const char *options_setting_text(const struct options *o, enum setting_id id, ch
         break;
     case SET_SORT_MEM_MB:
         snprintf(buf, len, "%zu", s->sort_mem >> 20);
+        break;
+    case SET_JOURNAL_INTERVAL_MS:
+        snprintf(buf, len, "%u", s->journal_ms ? s->journal_ms : 5000);
         break;
     case SET_TMPDIR:
         snprintf(buf, len, "%s", s->tmpdir ? s->tmpdir : "/tmp");

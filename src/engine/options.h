@@ -53,6 +53,8 @@ struct settings {
     uint64_t chunk_size;     /* bytes: DISTCP_CHUNK_MB */
     size_t sort_mem;         /* bytes: DISTCP_SORT_MEM_MB, at least 1 MiB */
     char *tmpdir;            /* TMPDIR, else "/tmp" (heap) */
+    unsigned journal_ms;     /* DISTCP_JOURNAL_INTERVAL_MS as given (0: not given; the
+                                job record and MPI rows apply their own floor) */
     struct cksum_spec cksum; /* dfs.bytes-per-checksum, dfs.checksum.type, dfs.blocksize */
 };
 

@@ -13,6 +13,8 @@
 #include "engine/testpoint.h"
 
 #include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -117,18 +119,22 @@ static int cmp_display(const void *a, const void *b)
     return strcmp(counter_display[*(const int *)a], counter_display[*(const int *)b]);
 }
 
-void job_json_str(FILE *f, const char *s)
+/* A JSON string of s; bytes that are not UTF-8 (a hostile file name in a
+ * message) become '?' rather than dropping the message. NULL: no memory. */
+static json_t *json_text(const char *s)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
-        else
-            fputc(*p, f);
-    }
-    fputc('"', f);
+    json_t *v = json_string(s ? s : "");
+    if (v || !s)
+        return v;
+    char *c = strdup(s);
+    if (!c)
+        return NULL;
+    for (unsigned char *p = (unsigned char *)c; *p; p++)
+        if (*p >= 0x80)
+            *p = '?';
+    v = json_string(c);
+    free(c);
+    return v;
 }
 
 void report_summary(struct job *j, enum job_status status, double dur)
@@ -160,18 +166,31 @@ void report_summary(struct job *j, enum job_status status, double dur)
         rec_log(j, "job %s in %.2f s: %s", word, dur, line);
     }
     if (j->o->json) {
-        FILE *f = stdout;
-        fprintf(f, "{\"status\": \"%s\", \"exit_code\": %d, \"dry_run\": %s, \"duration_seconds\": %.3f, \"counters\": {",
-                word, job_exit_code(status), j->o->dry_run ? "true" : "false", dur);
-        for (int i = 0; i < C__COUNT; i++)
-            fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", counter_key[i], c[i]);
-        fprintf(f, ", \"BANDWIDTH_IN_BYTES\": %" PRIu64 "}, \"errors\": [", bw);
-        for (size_t i = 0; i < j->nerrors; i++) {
-            if (i)
-                fputs(", ", f);
-            job_json_str(f, j->errors[i]);
+        /* one line on stdout, through jansson; keys in this order */
+        json_t *doc = json_object(), *cs = json_object(), *errs = json_array();
+        for (int i = 0; cs && i < C__COUNT; i++)
+            json_object_set_new(cs, counter_key[i], json_integer((json_int_t)c[i]));
+        if (cs)
+            json_object_set_new(cs, "BANDWIDTH_IN_BYTES", json_integer((json_int_t)bw));
+        for (size_t i = 0; errs && i < j->nerrors; i++)
+            json_array_append_new(errs, json_text(j->errors[i]));
+        if (doc && cs && errs) {
+            json_object_set_new(doc, "status", json_string(word));
+            json_object_set_new(doc, "exit_code", json_integer(job_exit_code(status)));
+            json_object_set_new(doc, "dry_run", json_boolean(j->o->dry_run));
+            json_object_set_new(doc, "duration_seconds", json_real(round(dur * 1000.0) / 1000.0));
+            json_object_set_new(doc, "counters", cs);
+            json_object_set_new(doc, "errors", errs);
+            json_object_set_new(doc, "errors_total", json_integer((json_int_t)j->nerrors_total));
+            cs = errs = NULL;
+            json_dumpf(doc, stdout, JSON_COMPACT);
+            fputc('\n', stdout);
+        } else {
+            fprintf(stderr, "distcp: --json: out of memory\n");
         }
-        fprintf(f, "], \"errors_total\": %zu}\n", j->nerrors_total);
-        fflush(f);
+        json_decref(cs);
+        json_decref(errs);
+        json_decref(doc);
+        fflush(stdout);
     }
 }

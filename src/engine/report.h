@@ -1,5 +1,5 @@
 /* report.h - the job's reports (report.c): progress line, summary, --json.
- * job_human_bytes, job_json_str and job_counter_key (job.h) live there too.
+ * job_human_bytes and job_counter_key (job.h) live there too.
  * Called by job.c on the main thread; the progress thread is job.c's. */
 #ifndef DISTCP_REPORT_H
 #define DISTCP_REPORT_H

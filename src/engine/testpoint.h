@@ -1,5 +1,8 @@
 /* testpoint.h - the engine's test hooks: pause points for kill tests and
- * injected faults, behind one pointer.
+ * the two MPI test points no store wrapper can express, behind one pointer.
+ * Faults of stores (a source that cannot be read or listed, a target that
+ * cannot be written) are injected by the faulty+<scheme>:// test backend
+ * (docs/testing.md §3), not here.
  *
  * engine_testhooks is NULL in the product: every tp_*() below is then a
  * load and a branch, and no test name is in the binary. The test build
@@ -23,12 +26,6 @@ struct engine_testhooks {
      * "copying" (per entry), "writing" (per buffer of file data),
      * "committing". May never return (the test kills the process). */
     void (*pause)(const char *phase);
-    /* Before opening source `path` for reading / creating target `path`:
-     * ERR_OK, or the fault to fail with (ei filled). */
-    int (*fail_read)(const char *path, struct errinfo *ei);
-    int (*fail_write)(const char *path, struct errinfo *ei);
-    /* Before listing directory `path` of fs: ERR_OK or the fault. */
-    int (*fail_list)(struct be_fs *fs, const char *path, struct errinfo *ei);
     /* Distributed listing: lend every directory, list none on rank 0. */
     bool (*list_remote_only)(void);
     /* A chunk `idx` of `path` copied on rank `rank` for another rank: ERR_OK,
@@ -41,18 +38,6 @@ extern const struct engine_testhooks *engine_testhooks;
 
 #define TP_HOOK(name) (engine_testhooks && engine_testhooks->name)
 
-static inline int tp_fail_read(const char *path, struct errinfo *ei)
-{
-    return TP_HOOK(fail_read) ? engine_testhooks->fail_read(path, ei) : ERR_OK;
-}
-static inline int tp_fail_write(const char *path, struct errinfo *ei)
-{
-    return TP_HOOK(fail_write) ? engine_testhooks->fail_write(path, ei) : ERR_OK;
-}
-static inline int tp_fail_list(struct be_fs *fs, const char *path, struct errinfo *ei)
-{
-    return TP_HOOK(fail_list) ? engine_testhooks->fail_list(fs, path, ei) : ERR_OK;
-}
 static inline bool tp_list_remote_only(void)
 {
     return TP_HOOK(list_remote_only) && engine_testhooks->list_remote_only();

@@ -529,8 +529,8 @@ static int rec_start_(struct job *j, void **ctx, const struct job_resume **resum
     pthread_mutex_init(&r->tlock, NULL);
     pthread_cond_init(&r->tcond, NULL);
     r->detached = o->job_detached;
-    const char *iv = getenv("DISTCP_JOURNAL_INTERVAL_MS");
-    r->interval_ms = iv && atoi(iv) >= 100 ? (unsigned)atoi(iv) : 5000;
+    unsigned iv = o->settings.journal_ms;   /* resolved once (docs/settings.md) */
+    r->interval_ms = iv >= 100 ? iv : 5000;
     if ((rc = jstore_open(path, &r->store, &ei)))
         return start_fail(j, r, soft, ei.msg);
     int64_t id = o->job_id;

@@ -63,8 +63,7 @@ void mpid_rows_share(struct job *j)
     rows.base = 0;
     for (int r = 0; r < mpid.d.rank; r++)
         rows.base += mpid_share(j, r, m);
-    const char *iv = getenv("DISTCP_JOURNAL_INTERVAL_MS");
-    rows.interval_ms = iv && atoi(iv) > 0 ? (unsigned)atoi(iv) : 5000;
+    rows.interval_ms = j->o->settings.journal_ms ? j->o->settings.journal_ms : 5000;
     clock_gettime(CLOCK_MONOTONIC, &rows.last);
 }
 

@@ -6,17 +6,13 @@
  *       writing: per buffer of file data; committing) after writing
  *       "paused <phase> <pid>" to DISTCP_TEST_PAUSE_FILE, then sleep until
  *       the test kills the process (kill -9 tests of resume)
- *   DISTCP_TEST_FAIL_READ=<text>   opening a source whose path contains
- *       text fails with "permission denied"
- *   DISTCP_TEST_FAIL_WRITE=<text>  creating a target whose path contains
- *       text fails the same way
- *   DISTCP_TEST_FAIL_LIST=<text>   listing a directory whose path contains
- *       text fails as an unreadable one would (root reads any directory)
  *   DISTCP_TEST_LIST_REMOTE_ONLY=1 a distributed listing lends every
  *       directory to other ranks (rank 0 lists none)
  *   DISTCP_TEST_FAIL_CHUNK=<rank>  MPI: rank <rank> writes half of every
  *       chunk it copies for another rank, then fails it
- * The environment is read once, at start-up (testing_init).
+ * The environment is read once, at start-up (testing_init). Faults of a
+ * store (unreadable sources, unwritable targets, unlistable directories)
+ * come from the faulty+<scheme>:// test backend instead (docs/testing.md).
  *
  * Threading: the state is set before any job runs; the pause counter is
  * atomic; every hook may run on any thread. */
@@ -29,13 +25,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/backend.h"
 #include "engine/testpoint.h"
 
-#define PATHMAX 8192
-
 static struct {
-    const char *fail_read, *fail_write, *fail_list;
     bool remote_only;
     int fail_chunk_rank;                /* -1: off */
     char pause_phase[32];
@@ -43,11 +35,6 @@ static struct {
     _Atomic uint64_t pause_count;
     atomic_int paused;
 } T = {.fail_chunk_rank = -1};
-
-static bool want_fail(const char *hook, const char *path)
-{
-    return hook && *hook && strstr(path, hook);
-}
 
 static void t_pause(const char *phase)
 {
@@ -71,29 +58,6 @@ static void t_pause(const char *phase)
         sleep(1);             /* until the test kills us */
 }
 
-static int t_fail_read(const char *path, struct errinfo *ei)
-{
-    if (!want_fail(T.fail_read, path))
-        return ERR_OK;
-    return err_setx(ei, ERR_ACCESS, "cannot open '%s': Permission denied (test fault DISTCP_TEST_FAIL_READ)", path);
-}
-
-static int t_fail_write(const char *path, struct errinfo *ei)
-{
-    if (!want_fail(T.fail_write, path))
-        return ERR_OK;
-    return err_setx(ei, ERR_ACCESS, "cannot create '%s': Permission denied (test fault DISTCP_TEST_FAIL_WRITE)", path);
-}
-
-static int t_fail_list(struct be_fs *fs, const char *path, struct errinfo *ei)
-{
-    char d[PATHMAX];
-    if (!want_fail(T.fail_list, path))
-        return ERR_OK;
-    backend_display(fs, path, d, sizeof d);
-    return err_setx(ei, ERR_ACCESS, "cannot list '%s': Permission denied (test fault DISTCP_TEST_FAIL_LIST)", d);
-}
-
 static bool t_list_remote_only(void)
 {
     return T.remote_only;
@@ -109,9 +73,6 @@ static int t_fail_chunk(int rank, const char *path, uint32_t idx, struct errinfo
 
 static const struct engine_testhooks hooks = {
     .pause = t_pause,
-    .fail_read = t_fail_read,
-    .fail_write = t_fail_write,
-    .fail_list = t_fail_list,
     .list_remote_only = t_list_remote_only,
     .fail_chunk = t_fail_chunk,
 };
@@ -119,9 +80,6 @@ static const struct engine_testhooks hooks = {
 void testing_init(void)
 {
     const char *v;
-    T.fail_read = getenv("DISTCP_TEST_FAIL_READ");
-    T.fail_write = getenv("DISTCP_TEST_FAIL_WRITE");
-    T.fail_list = getenv("DISTCP_TEST_FAIL_LIST");
     v = getenv("DISTCP_TEST_LIST_REMOTE_ONLY");
     T.remote_only = v && *v == '1';
     v = getenv("DISTCP_TEST_FAIL_CHUNK");

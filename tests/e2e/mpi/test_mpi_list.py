@@ -8,7 +8,7 @@ its threads use. The result must be the threaded one:
     starts no listing thread of its own, so every directory is listed by
     another rank, and `-v` / the job log say how many each listed;
   - a directory that cannot be listed on another rank gives the threaded
-    run's message and exit code (DISTCP_TEST_FAIL_LIST: the tests run as
+    run's message and exit code (a faulty+file:// source with a list rule: the tests run as
     root, which reads any directory, so the fault is injected);
   - WebHDFS sources are listed by the other ranks too (WebHDFS TEST SERVER);
     S3 sources stay on rank 0 (s3rver).
@@ -21,7 +21,7 @@ import re
 
 import pytest
 
-from conftest import make_tree, run, tree
+from conftest import fault_rules, faulty, make_tree, run, tree
 from test_mpi import js, mpi_build, mpirun  # noqa: F401
 
 SPEC = {
@@ -114,9 +114,11 @@ def test_listing_failure_on_other_rank(tmp_path, np):
     """A directory that cannot be listed: the same message and exit code as
     threaded, printed once, nothing copied."""
     src = build(tmp_path)
-    fault = {"DISTCP_TEST_FAIL_LIST": os.path.join("many", "d07")}
-    t = run(src, str(tmp_path / "dt"), env=fault)
-    m = mpirun(np, src, str(tmp_path / "dm"), env=dict(fault, **REMOTE))
+    # every rank opens the source through the fault-injecting wrapper (docs/testing.md §3);
+    # it keeps the local store's capabilities, so the listing is still distributed
+    fault = fault_rules("list:*/many/d07:err=ACCESS")
+    t = run(*fault, faulty(src), str(tmp_path / "dt"))
+    m = mpirun(np, *fault, faulty(src), str(tmp_path / "dm"), env=REMOTE)
     assert t.returncode == m.returncode == 25, m.err
 
     def lines(p):
