@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int rec_start(struct job *j, struct recorder *rec, const struct recorder_ops *ops)
+enum job_status rec_start(struct job *j, struct recorder *rec, const struct recorder_ops *ops)
 {
     void *ctx = NULL;
     const struct job_resume *res = NULL;
-    int status = ops->start(j, &ctx, &res);
+    enum job_status status = ops->start(j, &ctx, &res);
     if (ctx) {
         rec->ops = ops;
         rec->ctx = ctx;
@@ -28,7 +28,7 @@ int rec_start(struct job *j, struct recorder *rec, const struct recorder_ops *op
     return status;
 }
 
-void rec_end(struct job *j, int status)
+void rec_end(struct job *j, enum job_status status)
 {
     struct recorder *r = j->rec;
     if (!r)
@@ -77,10 +77,10 @@ void job_resume_release_fill(struct job_resume *st)
     st->roots = NULL;
 }
 
-int rec_save_plan(struct job *j)
+enum job_status rec_save_plan(struct job *j)
 {
     struct job_resume st;
-    int status;
+    enum job_status status;
     if (!j->rec || j->o->dry_run)
         return JOB_OK;
     job_resume_fill(j, &st);
@@ -93,7 +93,7 @@ int rec_save_plan(struct job *j)
     return status;
 }
 
-int rec_load_plan(struct job *j)
+enum job_status rec_load_plan(struct job *j)
 {
     const struct job_resume *s = j->resume;
     j->plan_files = s->plan_files;
@@ -115,7 +115,7 @@ void job_resume_apply_target(struct job *j)
 
 /* The saved work paths replace the ones setup_work chose, once the sources
  * are known to expand as they did (the plan refers to them by index). */
-int job_resume_apply_work(struct job *j)
+enum job_status job_resume_apply_work(struct job *j)
 {
     const struct job_resume *s = j->resume;
     long long id = (long long)j->o->job_id;

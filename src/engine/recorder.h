@@ -10,7 +10,7 @@
  *
  * Resume state is a value (struct job_resume): the engine fills one after
  * the listing for save_plan() to keep; on resume start() hands a saved one
- * back and the engine applies it (job_resume_apply, resume.c) - the
+ * back and the engine applies it (job_resume_apply_*, recorder.c) - the
  * recorder never writes struct job.
  *
  * Threading: start, resume, save_plan, load_plan, phase and end are called
@@ -55,15 +55,15 @@ struct recorder_ops {
      * the run to its record: *ctx = the record, or NULL when this run is not
      * recorded (then no other slot is called). *resume: the saved setup when
      * this run resumes a job whose listing had finished, else NULL
-     * (borrowed, valid until end()). Returns an exit status; non-zero fails
+     * (borrowed, valid until end()). Returns a job status; non-OK fails
      * the job (the recorder has called job_fail). */
-    int (*start)(struct job *j, void **ctx, const struct job_resume **resume);
+    enum job_status (*start)(struct job *j, void **ctx, const struct job_resume **resume);
     /* After the listing: keep the plan (read it through plan_iter) and the
-     * setup st (borrowed). An exit status; non-zero: job_fail was called. */
-    int (*save_plan)(void *ctx, struct job *j, struct sorter *plan, const struct job_resume *st);
+     * setup st (borrowed). A job status; non-OK: job_fail was called. */
+    enum job_status (*save_plan)(void *ctx, struct job *j, struct sorter *plan, const struct job_resume *st);
     /* Resume: reopen the saved plan (*plan, caller-owned) and the record of
-     * finished entries. An exit status; non-zero: job_fail was called. */
-    int (*load_plan)(void *ctx, struct job *j, struct sorter **plan);
+     * finished entries. A job status; non-OK: job_fail was called. */
+    enum job_status (*load_plan)(void *ctx, struct job *j, struct sorter **plan);
     /* Plan ordinal seq was finished by an earlier run (resume skips it). */
     bool (*done_earlier)(void *ctx, uint32_t seq);
     /* One report row; e may be NULL (deletions). Finished entries are
@@ -79,9 +79,9 @@ struct recorder_ops {
      * open (open = true, durable before it returns) or closed server-side
      * upload. Non-OK: the writer must not go on. */
     int (*pending)(void *ctx, const char *token, bool open, struct errinfo *ei);
-    /* End of the run with exit status `status`: final state, counters,
+    /* End of the run with job status `status`: final state, counters,
      * everything flushed and closed; ctx is freed. */
-    void (*end)(void *ctx, struct job *j, int status);
+    void (*end)(void *ctx, struct job *j, enum job_status status);
 };
 
 struct recorder {
@@ -146,18 +146,18 @@ static inline void tp_pause(struct job *j, const char *phase)
  * recorded or a dry run); rec_load_plan: resume (j->resume set): the plan
  * totals from j->resume, the plan from the recorder. rec_end: the end of
  * the run, then j->rec = NULL. Exit statuses. */
-int rec_start(struct job *j, struct recorder *rec, const struct recorder_ops *ops);
-int rec_save_plan(struct job *j);
-int rec_load_plan(struct job *j);
-void rec_end(struct job *j, int status);
+enum job_status rec_start(struct job *j, struct recorder *rec, const struct recorder_ops *ops);
+enum job_status rec_save_plan(struct job *j);
+enum job_status rec_load_plan(struct job *j);
+void rec_end(struct job *j, enum job_status status);
 
-/* Resume state (resume.c): fill st from the job after the listing (strings
+/* Resume state (recorder.c): fill st from the job after the listing (strings
  * borrowed from j; release with job_resume_release_fill), and apply a saved
  * one: the target flags (listing_prepare) and the work paths with the
  * -atomic rule (after setup_work). Exit statuses; failures call job_fail. */
 void job_resume_fill(const struct job *j, struct job_resume *st);
 void job_resume_release_fill(struct job_resume *st);
 void job_resume_apply_target(struct job *j);
-int job_resume_apply_work(struct job *j);
+enum job_status job_resume_apply_work(struct job *j);
 
 #endif

@@ -433,7 +433,7 @@ static void rec_free(struct jobrec *r)
     free(r);
 }
 
-static int start_fail(struct job *j, struct jobrec *r, bool soft, const char *msg)
+static enum job_status start_fail(struct job *j, struct jobrec *r, bool soft, const char *msg)
 {
     if (r)
         rec_free(r);
@@ -505,7 +505,7 @@ static void pend_start(struct jobrec *r)
              "(tried again by the next resume or job clean)", aborted, left);
 }
 
-static int rec_start_(struct job *j, void **ctx, const struct job_resume **resume)
+static enum job_status rec_start_(struct job *j, void **ctx, const struct job_resume **resume)
 {
     const struct options *o = job_opts(j);
     struct errinfo ei = {0};
@@ -604,7 +604,8 @@ static int write_all(int fd, const void *p, size_t n)
     return 0;
 }
 
-static int rec_save_plan_(void *ctx, struct job *j, struct sorter *plan, const struct job_resume *st)
+static enum job_status rec_save_plan_(void *ctx, struct job *j, struct sorter *plan,
+                                      const struct job_resume *st)
 {
     struct jobrec *r = ctx;
     struct errinfo ei = {0};
@@ -670,7 +671,7 @@ static int rec_save_plan_(void *ctx, struct job *j, struct sorter *plan, const s
     return JOB_OK;
 }
 
-static int rec_load_plan_(void *ctx, struct job *j, struct sorter **plan)
+static enum job_status rec_load_plan_(void *ctx, struct job *j, struct sorter **plan)
 {
     struct jobrec *r = ctx;
     struct errinfo ei = {0};
@@ -726,7 +727,7 @@ static int rec_pending_(void *ctx, const char *token, bool open, struct errinfo 
     return jobpend_note(r->pend, job_target_fs(r->j), token, open, ei);
 }
 
-static void rec_end_(void *ctx, struct job *j, int status)
+static void rec_end_(void *ctx, struct job *j, enum job_status status)
 {
     struct jobrec *r = ctx;
     struct errinfo ei = {0};
