@@ -147,7 +147,7 @@ static void bigfile_done(struct wctx *w, struct bigfile *b)
                     crc = i ? crc32c_combine(crc, b->crcs[i], chunk_len(b, i)) : b->crcs[i];
             rc = copy_finalize(w, &x, b->e, b->wr, ok, crc, &ei);
             if (!rc) {
-                rc = b->tfs->ops->commit(b->wr, &ei);
+                rc = copy_commit(w, &x, b->e, b->wr, &ei);
                 b->wr = NULL;
             }
         }

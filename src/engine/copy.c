@@ -229,6 +229,27 @@ int copy_finalize(struct wctx *w, struct xfer *x, const struct entry *e,
     return ERR_OK;
 }
 
+/* Make the written file visible (wr is consumed). A store without wsetattr
+ * gets the -p attributes through setattr() on the final path once it is
+ * there (backend.h: wsetattr's fallback); a failure then fails the file.
+ * The digest recorded before commit then names an older mtime and is not
+ * trusted (-update falls back to its mtime rule for that file). */
+int copy_commit(struct wctx *w, struct xfer *x, const struct entry *e, struct be_file *wr,
+                struct errinfo *ei)
+{
+    struct job *j = w->j;
+    unsigned what = copy_preserve_mask(j, false);
+    int rc = x->tfs->ops->commit(wr, ei);
+    if (rc || !what || x->tfs->ops->wsetattr || !x->tfs->ops->setattr)
+        return rc;
+    struct be_attrs a;
+    if ((rc = copy_source_attrs(j, e, x->src, what, &a, ei)))
+        return rc;
+    rc = x->tfs->ops->setattr(x->tfs, x->dst, &a, what & a.have, ei);
+    be_attrs_release(&a);
+    return rc;
+}
+
 /* Copy a whole file in one piece. */
 int copy_whole(struct wctx *w, struct xfer *x, const struct entry *e,
                bool *readside, struct errinfo *ei)
@@ -261,7 +282,7 @@ int copy_whole(struct wctx *w, struct xfer *x, const struct entry *e,
         x->tfs->ops->abort(wr);
         return rc;
     }
-    return x->tfs->ops->commit(wr, ei);
+    return copy_commit(w, x, e, wr, ei);
 }
 
 /* Append the tail of the source to the target (B §6.3). */
@@ -286,7 +307,7 @@ int copy_append_tail(struct wctx *w, struct xfer *x, const struct entry *e,
         x->tfs->ops->abort(wr);
         return rc;
     }
-    return x->tfs->ops->commit(wr, ei);
+    return copy_commit(w, x, e, wr, ei);
 }
 
 /* ------------------------------------------------------------ results */

@@ -77,6 +77,9 @@ int copy_open_writer(struct wctx *w, struct xfer *x, bool shared, struct be_file
 /* After the data: attributes, length check, digest; the caller commits. */
 int copy_finalize(struct wctx *w, struct xfer *x, const struct entry *e,
                   struct be_file *wr, bool crc_ok, uint32_t crc, struct errinfo *ei);
+/* Commit wr (consumed) and, for stores without wsetattr, apply -p through setattr. */
+int copy_commit(struct wctx *w, struct xfer *x, const struct entry *e, struct be_file *wr,
+                struct errinfo *ei);
 int copy_whole(struct wctx *w, struct xfer *x, const struct entry *e,
                bool *readside, struct errinfo *ei);
 int copy_append_tail(struct wctx *w, struct xfer *x, const struct entry *e,

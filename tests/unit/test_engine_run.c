@@ -492,11 +492,9 @@ static void t_missing_slots(void **state)
 }
 
 /* backend.h: "wsetattr ... Optional: when NULL the engine calls setattr()
- * on the final path after commit". The engine's copy path (copy.c
- * finalize) has no such fallback for files today: -pt on a store without
- * wsetattr keeps no file times. Every real backend has wsetattr, so only a
- * store with the slot hidden shows it; until the engine gains the fallback
- * (issue 12, engine rooms) this test says so and skips. */
+ * on the final path after commit" (copy.c copy_commit). Every real backend
+ * has wsetattr, so only a store with the slot hidden shows the fallback:
+ * -pt must keep the file's time there too. */
 static void t_preserve_without_wsetattr(void **state)
 {
     struct store s;
@@ -522,11 +520,7 @@ static void t_preserve_without_wsetattr(void **state)
     assert_int_equal(s.fs->ops->stat(s.fs, "/without/a", &st, &ei), 0);
     result_free(&r);
     backend_close(s.fs);
-    if (st.mtime_ns != 1500000000123456789LL) {
-        print_message("[  SKIP    ] engine gap: no setattr-after-commit fallback for files "
-                      "when wsetattr is NULL (copy.c finalize); -pt kept no time\n");
-        skip();
-    }
+    assert_int_equal(st.mtime_ns, 1500000000123456789LL);
 }
 
 int main(void)
