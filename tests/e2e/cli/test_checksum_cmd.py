@@ -7,11 +7,10 @@ The expected values are spec/protocols.md §2.4's worked examples (CRC32C, 512 b
 128 MiB blocks): "world\\n", the empty file, the first 5 bytes "world", 134217727 zero bytes
 (one block) and 153600000 zero bytes (two blocks), plus §2.4's COMPOSITE value of "world\\n"."""
 import os
-import sys
 
 import pytest
 
-from conftest import ROOT, run
+from conftest import run
 
 from webhdfsfix import W, server_fixture  # noqa: E402
 

@@ -334,22 +334,19 @@ def test_webhdfs_roundtrip_same_as_threaded(tmp_path):
     """Every rank talks to the store itself: local -> webhdfs:// with 3 ranks
     (against the WebHDFS TEST SERVER), then back, byte-identical, with the
     counters of the threaded upload."""
-    from webhdfsfix import W
+    from webhdfsfix import served, uri
     src = build(tmp_path)
     os.remove(os.path.join(src, "link"))     # HDFS over REST: no symbolic links
     root = tmp_path / "hdfs"
     root.mkdir()
-    proc, info = W.spawn(str(root), max_seconds=600)
-    try:
-        base = "webhdfs://127.0.0.1:%d" % info["nn_port"]
+    with served(root) as info:
+        base = uri(info, "")
         m = mpirun(3, "-m", "6", "--json", src, base + "/mpi", check=0)
         t = run("-m", "6", "--json", src, base + "/thr", check=0)
         assert comparable(js(m)) == comparable(js(t))
         back = str(tmp_path / "back")
         mpirun(2, base + "/mpi", back, check=0)
         assert tree(back) == tree(src)
-    finally:
-        W.stop_process(proc)
 
 
 # ------------------------------------------------ big files split across ranks

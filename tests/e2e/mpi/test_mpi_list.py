@@ -160,14 +160,13 @@ def test_webhdfs_source_listed_by_other_ranks(tmp_path):
     """WebHDFS sources are listed by every rank through its own client (the
     WebHDFS TEST SERVER): with rank 0 listing nothing itself the plan and the
     copy are the threaded ones."""
-    from webhdfsfix import W
+    from webhdfsfix import served, uri
     src = build(tmp_path)
     os.remove(os.path.join(src, "link"))     # HDFS over REST: no symbolic links
     root = tmp_path / "hdfs"
     root.mkdir()
-    proc, info = W.spawn(str(root), max_seconds=600)
-    try:
-        base = "webhdfs://127.0.0.1:%d" % info["nn_port"]
+    with served(root) as info:
+        base = uri(info, "")
         run(src, base + "/up", check=0)
         t = run("--json", base + "/up", str(tmp_path / "t"), check=0)
         m = mpirun(3, "-v", "-log", str(tmp_path / "log"), "--json", base + "/up", str(tmp_path / "m"),
@@ -176,5 +175,3 @@ def test_webhdfs_source_listed_by_other_ranks(tmp_path):
         assert sorted(by) == [1, 2] and sum(by.values()) == ndirs(src), m.err
         assert comparable(js(m)) == comparable(js(t))
         assert tree(str(tmp_path / "m")) == tree(str(tmp_path / "t")) == tree(src)
-    finally:
-        W.stop_process(proc)

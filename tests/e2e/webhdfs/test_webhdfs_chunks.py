@@ -5,14 +5,12 @@ the result is byte-identical, no part file is left behind, and without -blockspe
 split (HDFS files keep regular blocks)."""
 import json
 import os
-import sys
 import urllib.request
 
-import pytest
 
-from conftest import ROOT, run
+from conftest import run
 
-from webhdfsfix import W, server_fixture, uri  # noqa: E402
+from webhdfsfix import server_fixture, uri  # noqa: E402
 
 
 server = server_fixture("chunk-root", block_size=1048576, max_seconds=600)

@@ -8,28 +8,17 @@ WebHDFS TEST SERVER (tests/webhdfs/webhdfs_server.py, NameNode + DataNode on loo
   - -pt / -pp keep mtime and permission on the way in.
 One server per module (its namespace lives under a pytest tmp dir)."""
 import os
-import sys
 
 import pytest
 
-from conftest import ROOT, counters, make_tree, run, tree
+from conftest import counters, make_tree, run, tree
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from webhdfs import webhdfs_server as W  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("webhdfs-root")
-    proc, info = W.spawn(str(root), max_seconds=900)
-    try:
-        yield root, info
-    finally:
-        W.stop_process(proc)
+from webhdfsfix import server_fixture, uri  # noqa: E402
 
 
-def uri(info, path):
-    return "webhdfs://127.0.0.1:%d%s" % (info["nn_port"], path)
+server = server_fixture("webhdfs-root", max_seconds=900)
+
+
 
 
 SPEC = {

@@ -12,13 +12,12 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
 import pytest
 
-from conftest import ROOT, make_tree, run, tree
+from conftest import make_tree, run, tree
 
 from webhdfsfix import W  # noqa: E402
 

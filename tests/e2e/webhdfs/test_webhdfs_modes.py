@@ -10,15 +10,13 @@ One server pair per module."""
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 
 import pytest
 
-from conftest import ROOT, distcp_bin, make_tree, run, tree
+from conftest import distcp_bin, make_tree, run, tree
 
-sys.path.insert(0, os.path.join(ROOT, "tests"))
-from webhdfs import webhdfs_server as W  # noqa: E402
+from webhdfsfix import W, server_fixture, uri  # noqa: E402
 
 FAST = {"DISTCP_WEBHDFS_RETRY_BASE_MS": "1"}
 
@@ -67,8 +65,6 @@ def srv(pair):
         ctl(i, "PUT", "standby?value=false")
 
 
-def uri(info, path):
-    return "webhdfs://127.0.0.1:%d%s" % (info["nn_port"], path)
 
 
 def all_met(info):
@@ -229,14 +225,7 @@ def tls(tmp_path_factory):
     return cert, key
 
 
-@pytest.fixture(scope="module")
-def httpfs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("httpfs-root")
-    proc, info = W.spawn(str(root), mode="httpfs", max_seconds=900)
-    try:
-        yield root, info
-    finally:
-        W.stop_process(proc)
+httpfs = server_fixture("httpfs-root", mode="httpfs", max_seconds=900)
 
 
 def test_httpfs_conformance(httpfs):

@@ -10,14 +10,12 @@
 import json
 import os
 import subprocess
-import sys
 import urllib.request
 
-import pytest
 
-from conftest import ROOT, make_tree, run
+from conftest import make_tree, run
 
-from webhdfsfix import W, server_fixture, uri  # noqa: E402
+from webhdfsfix import server_fixture, uri  # noqa: E402
 
 
 server = server_fixture("pres-root", block_size=1048576, max_seconds=600)

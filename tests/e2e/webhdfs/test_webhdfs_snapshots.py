@@ -5,10 +5,9 @@ WebHDFS TEST SERVER (tests/webhdfs/webhdfs_server.py). The snapshot operations t
 test_webhdfs_conformance.py and test_webhdfs_modes.py."""
 import json
 import os
-import sys
 import urllib.request
 
-from conftest import ROOT, make_tree, run, tree
+from conftest import make_tree, run, tree
 
 from webhdfsfix import W  # noqa: E402
 

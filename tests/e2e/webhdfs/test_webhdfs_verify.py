@@ -10,14 +10,13 @@ SERVER (tests/webhdfs/webhdfs_server.py, which computes GETFILECHECKSUM with its
     HDFS file reading only the local side."""
 import json
 import os
-import sys
 import urllib.request
 
 import pytest
 
-from conftest import ROOT, counters, make_tree, run
+from conftest import counters, make_tree, run
 
-from webhdfsfix import W, server_fixture, uri  # noqa: E402
+from webhdfsfix import server_fixture, uri  # noqa: E402
 
 FAST = {"DISTCP_WEBHDFS_RETRY_BASE_MS": "1"}
 

@@ -5,9 +5,8 @@ kept; a second run copies nothing; a change (one file rewritten with another siz
 one added) travels both ways with exactly those copies and deletions."""
 import os
 import random
-import sys
 
-from conftest import ROOT, counters, run
+from conftest import counters, run
 
 from webhdfsfix import W  # noqa: E402
 
