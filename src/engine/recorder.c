@@ -154,6 +154,7 @@ enum job_status job_resume_apply_work(struct job *j)
     if (!nw || !nt) {
         free(nw);
         free(nt);
+        job_fail(j, JOB_FAILED, "cannot resume job %lld: out of memory", id);
         return JOB_FAILED;
     }
     free(j->work);

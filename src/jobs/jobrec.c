@@ -144,8 +144,14 @@ static void journal_flush(struct jobrec *r, bool sync)
         free(b);
         return;
     }
-    if (sync)
-        job_sync_target(r->j);
+    if (sync && job_sync_target(r->j) != ERR_OK) {
+        /* the target's data may not be on disk: record nothing that claims it
+         * is; a resume looks at these entries again (they are not lost) */
+        rlog(r, "cannot make the target of job %lld durable (sync failed): %zu finished "
+             "entries are not journaled; a resume checks them again", (long long)r->id, n);
+        free(b);
+        return;
+    }
     uint32_t hdr[4] = {JMAGIC, (uint32_t)n, crc32c_update(0, b, n * sizeof *b), (uint32_t)r->run};
     size_t len = sizeof hdr + n * sizeof *b;
     char *out = malloc(len);
